@@ -1,1 +1,10 @@
-export {};
+export { CircuitBreaker } from './breaker';
+export type { BreakerEvents, BreakerExecuteOptions, BreakerSnapshot, CircuitState, Fallback, StateChangeEvent, TransitionReason } from './breaker';
+export type { BackoffOpenOptions, CircuitBreakerOptions, WindowOptions } from './options';
+export { OptionsError } from './options';
+export { BulkheadFullError, CircuitOpenError, TimeoutError, isBulkheadFullError, isCircuitOpenError, isTimeoutError } from './errors';
+export { Bulkhead, bulkhead, type BulkheadOptions } from './bulkhead';
+export { RetryPolicy, retry, sleep, type Jitter, type RetryContext, type RetryOptions } from './retry';
+export { TimeoutPolicy, timeout, type TimeoutOptions } from './timeout';
+export { wrap } from './wrap';
+export type { ExecuteContext, ExecuteOptions, Policy, Work } from './policy';
