@@ -153,7 +153,12 @@ export class CircuitBreaker implements Policy {
   }
 
   on<K extends keyof BreakerEvents>(event: K, listener: Listener<BreakerEvents[K]>): () => void {
-    return this.events.on(event, listener);
+    const off = this.events.on(event, listener);
+    this.timed = this.events.has('success') || this.events.has('failure');
+    return () => {
+      off();
+      this.timed = this.events.has('success') || this.events.has('failure');
+    };
   }
 
   /**
@@ -351,8 +356,9 @@ export class CircuitBreaker implements Policy {
   }
 
   /** Whether anyone listens for call durations (only then are plain calls timed). */
+  private timed = false;
   private measuring(): boolean {
-    return this.events.has('success') || this.events.has('failure');
+    return this.timed;
   }
 
   /** With a deadline, a caller's signal or slow-call watch: the call joins the in-flight list. */
@@ -491,7 +497,9 @@ export class CircuitBreaker implements Policy {
     const s = this.s;
     if (s.kind === 'CLOSED') {
       this.window.record(false, slow, now ?? 0);
-      this.judge(now);
+      // A fast success lowers the rates of a count or consecutive window, except the one that
+      // brings the window to minimumCalls: only then (or when time or slowness is involved) judge.
+      if (slow || this.watchSlow || this.timeWindow || this.window.totals(0).calls === this.o.minimumCalls) this.judge(now);
     } else if (s.kind === 'HALF_OPEN' && probe) {
       s.probes--;
       if (slow && this.watchSlow) this.open('probe-slow', now ?? this.clock(), s.attempt + 1);

@@ -92,7 +92,6 @@ export class InFlightList {
   tail: Call | null = null;
   size = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerRefed = false;
 
   constructor(
     private readonly clock: () => number,
@@ -105,14 +104,7 @@ export class InFlightList {
     else this.tail.next = call;
     this.tail = call;
     this.size++;
-    if (call.deadline !== Infinity) {
-      if (this.timer === undefined) this.arm(call.deadline - call.start);
-      else if (!this.timerRefed) {
-        // Re-armed for calls again: hold the process open while they wait (a flag flip, not a new timer).
-        this.timer.ref();
-        this.timerRefed = true;
-      }
-    }
+    if (call.deadline !== Infinity && this.timer === undefined) this.arm(call.deadline - call.start);
   }
 
   remove(call: Call): void {
@@ -122,16 +114,17 @@ export class InFlightList {
     else call.next.prev = call.prev;
     call.prev = call.next = null;
     this.size--;
-    // Nothing waits for the timer any more: let it not keep the process alive.
-    if (this.size === 0 && this.timer !== undefined && this.timerRefed) {
-      this.timer.unref();
-      this.timerRefed = false;
-    }
   }
 
+  /**
+   * The timer does not hold the process open by itself (it outlives the calls
+   * it served by up to one timeout): whatever a call waits on — a socket, a
+   * server — does that.
+   */
   private arm(delay: number): void {
-    this.timer = setTimeout(this.fire, delay > 0 ? delay : 0);
-    this.timerRefed = true;
+    const timer = setTimeout(this.fire, delay > 0 ? delay : 0);
+    if (typeof timer === 'object' && typeof timer.unref === 'function') timer.unref();
+    this.timer = timer;
   }
 
   private readonly fire = (): void => {

@@ -12,6 +12,7 @@ export class TimeWindow implements Window {
   private readonly slow: Uint32Array;
   private head = 0; // index of the current bucket
   private epoch: number; // bucket number (time / bucketMs) of the current bucket
+  private nextEpochAt: number; // when the next bucket starts
   private readonly t: WindowTotals = { calls: 0, failures: 0, slowCalls: 0 };
 
   constructor(
@@ -25,9 +26,11 @@ export class TimeWindow implements Window {
     this.failures = new Uint32Array(buckets);
     this.slow = new Uint32Array(buckets);
     this.epoch = Math.floor(now / this.bucketMs);
+    this.nextEpochAt = (this.epoch + 1) * this.bucketMs;
   }
 
   private advance(now: number): void {
+    if (now < this.nextEpochAt) return; // still in the current bucket: no division on the hot path
     const epoch = Math.floor(now / this.bucketMs);
     if (epoch <= this.epoch) return; // same bucket, or the clock went back: keep counting here
     const steps = Math.min(epoch - this.epoch, this.calls.length);
@@ -41,6 +44,7 @@ export class TimeWindow implements Window {
       this.head = i;
     }
     this.epoch = epoch;
+    this.nextEpochAt = (epoch + 1) * this.bucketMs;
   }
 
   record(failed: boolean, slow: boolean, now: number): void {
@@ -74,5 +78,6 @@ export class TimeWindow implements Window {
     this.slow.fill(0);
     this.t.calls = this.t.failures = this.t.slowCalls = 0;
     this.epoch = Math.floor(now / this.bucketMs);
+    this.nextEpochAt = (this.epoch + 1) * this.bucketMs;
   }
 }
