@@ -1,1 +1,16 @@
-export {};
+export * from './app';
+export * from './auth';
+export * from './config';
+export * from './context';
+export * from './errors';
+export * from './faults/admin';
+export * from './faults/injector';
+export * from './faults/prng';
+export * from './faults/settings';
+export * from './health';
+export * from './logger';
+export * from './metrics';
+export * from './middleware';
+export * from './server';
+export * from './validate';
+export * from './http-client';
