@@ -213,15 +213,17 @@ describe('per-call timeout', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  it('rejects the caller at the deadline even if the function ignores its signal', async () => {
-    const b = new CircuitBreaker({ name: 'p', timeoutMs: 100 });
+  it('rejects the caller at the deadline (never before, at most 1/32 of the timeout after) even if the function ignores its signal', async () => {
+    const b = new CircuitBreaker({ name: 'p', timeoutMs: 320 });
     const never = new Promise<string>(() => {});
     const result = b.execute(() => never);
     let settled = false;
     result.catch(() => {}).finally(() => (settled = true));
-    await jest.advanceTimersByTimeAsync(99);
+    await jest.advanceTimersByTimeAsync(319);
     expect(settled).toBe(false);
-    await jest.advanceTimersByTimeAsync(1);
+    await jest.advanceTimersByTimeAsync(11); // 320 + 320/32
+
+    expect(settled).toBe(true);
     await expect(result).rejects.toBeInstanceOf(TimeoutError);
     expect(b.snapshot()).toMatchObject({ timeouts: 1, failures: 1 });
   });
@@ -240,7 +242,7 @@ describe('per-call timeout', () => {
       return 'fast';
     });
     await expect(fast).resolves.toBe('fast');
-    await jest.advanceTimersByTimeAsync(50);
+    await jest.advanceTimersByTimeAsync(50 + 100 / 32);
     expect(isTimeoutError(await slow.catch((e: unknown) => e))).toBe(true);
     expect(signals[0]!.aborted).toBe(true);
     expect(isTimeoutError(signals[0]!.reason)).toBe(true);
@@ -270,7 +272,7 @@ describe('per-call timeout', () => {
     const before = jest.getTimerCount();
     const calls = Array.from({ length: 100 }, () => b.execute(() => new Promise<string>(() => {})).catch((e: unknown) => e));
     expect(jest.getTimerCount() - before).toBe(1);
-    await jest.advanceTimersByTimeAsync(1000);
+    await jest.advanceTimersByTimeAsync(1000 + 1000 / 32);
     const errors = await Promise.all(calls);
     expect(errors.every(isTimeoutError)).toBe(true);
   });
@@ -460,7 +462,7 @@ describe('fallback', () => {
     try {
       const b = new CircuitBreaker({ name: 'p', timeoutMs: 10 });
       const result = b.execute(() => new Promise<string>(() => {}), (e) => (isTimeoutError(e) ? 'timed out' : 'other'));
-      await jest.advanceTimersByTimeAsync(10);
+      await jest.advanceTimersByTimeAsync(11);
       await expect(result).resolves.toBe('timed out');
     } finally {
       jest.useRealTimers();

@@ -143,7 +143,7 @@ export class CircuitBreaker implements Policy {
     this.timeWindow = w.type === 'time';
     this.watchSlow = w.type === 'consecutive' ? (w.slowCalls ?? Infinity) !== Infinity : o.slowCallRateThreshold < 1;
     this.tracked = this.watchSlow || o.timeoutMs !== undefined;
-    this.list = new InFlightList(this.clock, this.expire);
+    this.list = new InFlightList(this.clock, this.expire, o.timeoutMs);
   }
 
   /** The current state (an open circuit whose period has elapsed reads, and becomes, HALF_OPEN). */
@@ -363,9 +363,9 @@ export class CircuitBreaker implements Policy {
 
   /** With a deadline, a caller's signal or slow-call watch: the call joins the in-flight list. */
   private runTracked<T>(fn: Work<T>, probe: boolean, fallback: Fallback<T> | undefined, opts: InternalOptions | undefined): Promise<T> {
-    const now = this.clock();
-    const timeoutMs = this.o.timeoutMs;
-    const call = new Call(now, timeoutMs === undefined ? Infinity : now + timeoutMs, this.generation, opts);
+    // The start is read only for what needs it: slow calls and durations (deadlines come from the list's ticks).
+    const start = this.watchSlow || this.timed ? this.clock() : NaN;
+    const call = new Call(start, this.generation, opts);
     call.probe = probe;
     call.fallback = fallback as ((error: unknown) => unknown) | undefined;
     this.list.push(call);
@@ -404,16 +404,16 @@ export class CircuitBreaker implements Policy {
   }
 
   /** The deadline of a call passed: abort its signal, count a failure, answer the caller now. */
-  private readonly expire = (call: Call): void => {
+  private readonly expire = (call: Call, now: number): void => {
     if (call.settled) return;
-    const now = this.clock();
     this.untrack(call);
     const timeoutMs = this.o.timeoutMs!;
     const error = new TimeoutError(`CircuitBreaker '${this.name}'`, timeoutMs);
     call.abort(error);
     this.counts.timeouts++;
     if (this.events.has('timeout')) this.events.emit('timeout', { name: this.name, timeoutMs });
-    this.failed(call.generation, call.probe, this.watchSlow && now - call.start >= this.o.slowCallDurationMs, error, now - call.start, now);
+    const durationMs = Number.isNaN(call.start) ? timeoutMs : now - call.start;
+    this.failed(call.generation, call.probe, this.watchSlow && durationMs >= this.o.slowCallDurationMs, error, durationMs, now);
     this.answerWithError(call, error);
   };
 

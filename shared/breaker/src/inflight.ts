@@ -22,9 +22,12 @@ export class Call implements ExecuteContext {
   private abortedWith: unknown = undefined;
   private aborted = false;
 
+  /** When the deadline passes (ms on the owner's clock); Infinity until the list stamps it. */
+  deadline = Infinity;
+
   constructor(
+    /** When the call started, when the owner needs to know (slow calls, durations); NaN otherwise. */
     readonly start: number,
-    readonly deadline: number,
     readonly generation: number,
     readonly options: InternalOptions | undefined,
   ) {}
@@ -81,22 +84,39 @@ export class Call implements ExecuteContext {
   }
 }
 
+/** Deadlines are checked this many times per timeout: a call is answered at most 1/32 of its timeout late. */
+export const TICKS_PER_TIMEOUT = 32;
+
 /**
- * The calls in flight, oldest first, with a single timer for all their
- * deadlines: a policy whose calls share one timeout appends them in deadline
- * order, so only the head's deadline needs a timer. No timer is armed per call;
- * the one timer re-arms itself for the next head when it fires.
+ * The calls in flight, oldest first, and their deadlines — with no timer and
+ * no clock reading per call.
+ *
+ * While calls are in flight one timer ticks every `timeoutMs / 32`. A call
+ * joins the list unstamped; the next tick stamps it with that tick's time plus
+ * the timeout (the tick comes after the call started, so the deadline is never
+ * early) and answers every call whose deadline has passed. A call is thus
+ * answered between its timeout and 1/32 of it later (plus any event-loop lag).
+ * Stamping walks each call once and expiry only looks at the oldest calls:
+ * O(1) per call, amortised. When the list is empty at a tick, the timer stops.
  */
 export class InFlightList {
   head: Call | null = null;
   tail: Call | null = null;
   size = 0;
+  /** The newest call stamped with a deadline (every call before it is stamped too). */
+  private stamped: Call | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly tickMs: number;
 
   constructor(
     private readonly clock: () => number,
-    private readonly onExpire: (call: Call) => void,
-  ) {}
+    /** Called with each call whose deadline has passed; the owner removes it from the list. */
+    private readonly onExpire: (call: Call, now: number) => void,
+    /** The timeout of every call, or undefined for calls without a deadline. */
+    private readonly timeoutMs: number | undefined,
+  ) {
+    this.tickMs = timeoutMs === undefined ? 0 : Math.max(1, timeoutMs / TICKS_PER_TIMEOUT);
+  }
 
   push(call: Call): void {
     call.prev = this.tail;
@@ -104,10 +124,11 @@ export class InFlightList {
     else this.tail.next = call;
     this.tail = call;
     this.size++;
-    if (call.deadline !== Infinity && this.timer === undefined) this.arm(call.deadline - call.start);
+    if (this.timer === undefined && this.tickMs !== 0) this.arm(this.tickMs);
   }
 
   remove(call: Call): void {
+    if (call === this.stamped) this.stamped = call.prev;
     if (call.prev === null) this.head = call.next;
     else call.prev.next = call.next;
     if (call.next === null) this.tail = call.prev;
@@ -117,33 +138,31 @@ export class InFlightList {
   }
 
   /**
-   * The timer does not hold the process open by itself (it outlives the calls
-   * it served by up to one timeout): whatever a call waits on — a socket, a
-   * server — does that.
+   * The timer does not hold the process open by itself: whatever a call waits
+   * on — a socket, a server — does that.
    */
   private arm(delay: number): void {
-    const timer = setTimeout(this.fire, delay > 0 ? delay : 0);
+    const timer = setTimeout(this.tick, delay);
     if (typeof timer === 'object' && typeof timer.unref === 'function') timer.unref();
     this.timer = timer;
   }
 
-  private readonly fire = (): void => {
+  private readonly tick = (): void => {
     this.timer = undefined;
+    if (this.head === null) return;
     const now = this.clock();
-    let call = this.head;
+    let call = this.stamped === null ? this.head : this.stamped.next;
+    while (call !== null) {
+      call.deadline = now + this.timeoutMs!;
+      this.stamped = call;
+      call = call.next;
+    }
+    call = this.head;
     while (call !== null && call.deadline <= now) {
-      const next = call.next;
-      this.onExpire(call); // the owner removes it from the list
+      const next: Call | null = call.next;
+      this.onExpire(call, now);
       call = next;
     }
-    // The next deadline: the oldest call that has one (calls without a deadline have Infinity).
-    while (call !== null && call.deadline === Infinity) call = call.next;
-    if (call !== null) this.arm(call.deadline - now);
+    if (this.head !== null) this.arm(Math.min(this.tickMs, Math.max(1, this.head.deadline - now)));
   };
-
-  /** Stops the timer (used by reset and tests). */
-  clear(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
 }

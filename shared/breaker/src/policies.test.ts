@@ -136,7 +136,7 @@ describe('timeout', () => {
       seen = ctx.signal;
       return new Promise<string>(() => {});
     }).catch((e: unknown) => e);
-    await jest.advanceTimersByTimeAsync(100);
+    await jest.advanceTimersByTimeAsync(100 + 100 / 32);
     expect(isTimeoutError(await result)).toBe(true);
     expect(seen!.aborted).toBe(true);
   });

@@ -11,8 +11,8 @@ export interface TimeoutOptions {
 /**
  * A deadline for every call: aborts the call's signal and rejects the caller
  * with a `TimeoutError` when it passes, even if the function ignores its
- * signal. All calls share one timer (they share one duration, so their
- * deadlines come in the order they started).
+ * signal (at most 1/32 of the timeout late). All calls share one timer that
+ * ticks only while calls are in flight; no clock reading or timer per call.
  */
 export class TimeoutPolicy implements Policy {
   private readonly list: InFlightList;
@@ -24,15 +24,14 @@ export class TimeoutPolicy implements Policy {
   ) {
     numberOption('timeout', 'ms', ms, undefined, [(v) => v > 0 && Number.isFinite(v), 'a positive finite number']);
     this.clock = options.clock ?? Date.now;
-    this.list = new InFlightList(this.clock, this.expire);
+    this.list = new InFlightList(this.clock, this.expire, ms);
   }
 
   execute<T>(fn: Work<T>, options?: ExecuteOptions): Promise<T> {
     const opts = options as InternalOptions | undefined;
     const parent = opts?.signal ?? opts?.[kParent]?.signal;
     if (parent?.aborted) return Promise.reject(abortReason(parent));
-    const now = this.clock();
-    const call = new Call(now, now + this.ms, 0, opts);
+    const call = new Call(NaN, 0, opts);
     this.list.push(call);
     const promise = new Promise<T>((resolve, reject) => {
       call.resolve = resolve as (value: unknown) => void;
