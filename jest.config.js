@@ -8,8 +8,9 @@ module.exports = {
   },
   moduleNameMapper: {
     '^@checkout/(breaker|service-kit|messaging)$': '<rootDir>/shared/$1/src',
+    '^@checkout/(payment|inventory|shipping|notification|checkout)$': '<rootDir>/services/$1/src',
   },
-  testMatch: ['<rootDir>/shared/*/src/**/*.test.ts', '<rootDir>/shared/*/test/**/*.test.ts', '<rootDir>/services/*/src/**/*.test.ts', '<rootDir>/services/*/test/**/*.test.ts', '<rootDir>/tests/**/*.test.ts'],
+  testMatch: ['<rootDir>/shared/*/src/**/*.test.ts', '<rootDir>/shared/*/test/**/*.test.ts', '<rootDir>/services/*/src/**/*.test.ts', '<rootDir>/services/*/test/**/*.test.ts', '<rootDir>/tests/**/*.test.ts', '<rootDir>/infra/src/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   watchman: false,
 };

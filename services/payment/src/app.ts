@@ -1,0 +1,126 @@
+import {
+  createApp,
+  type FieldError,
+  fieldErrors,
+  HttpError,
+  type Logger,
+  type Service,
+  validate,
+  ValidationError,
+} from '@checkout/service-kit';
+import type { Request, Router } from 'express';
+import { z } from 'zod';
+import { type PaymentConfig, SERVICE_NAME } from './config';
+import { type Charge, ChargeLedger, type ChargeRequest } from './ledger';
+
+/** Largest charge: 1 000 000.00 in minor units. */
+export const MAX_AMOUNT = 100_000_000;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
+
+/** Ids from other services: visible ASCII, no spaces (they end up in logs and URLs). */
+const id = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 visible ASCII characters without spaces');
+
+const idempotencyKeySchema = z
+  .string({ error: (issue) => (issue.input === undefined ? 'header is required' : 'must be a single header') })
+  .regex(
+    new RegExp(`^[\\x21-\\x7e]{1,${MAX_IDEMPOTENCY_KEY_LENGTH}}$`),
+    `must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters without spaces`,
+  );
+
+/**
+ * `POST /charges` body. Unknown fields are refused (a misspelt `curency` must not
+ * silently become EUR). `amount` is an integer number of minor units (cents):
+ * 12.34 EUR is `1234`; decimals are refused rather than rounded.
+ */
+export const chargeBodySchema = z
+  .object({
+    orderId: id,
+    customerId: id,
+    amount: z.number().int('must be an integer number of cents').positive().max(MAX_AMOUNT),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code in capitals, e.g. EUR').default('EUR'),
+    paymentToken: z.string().max(200).regex(/^tok_[\x21-\x7e]+$/, 'must be a token starting with "tok_"'),
+  })
+  .strict();
+
+const chargesQuerySchema = z.object({ orderId: id });
+
+/** Reads the idempotency key and the body together, so that one 400 names every problem. */
+function parseChargeRequest(req: Request): { key: string; body: ChargeRequest } {
+  const key = idempotencyKeySchema.safeParse(req.get('Idempotency-Key'));
+  const body = chargeBodySchema.safeParse(req.body);
+  if (key.success && body.success) return { key: key.data, body: body.data };
+  const fields: FieldError[] = [];
+  if (!key.success) fields.push(...fieldErrors(key.error).map((field) => ({ ...field, path: 'Idempotency-Key' })));
+  if (!body.success) fields.push(...fieldErrors(body.error));
+  throw new ValidationError(fields, 'Invalid charge request');
+}
+
+/** The answer to a charge: 201 with the charge, or 402 for a decline (a business answer, not an error). */
+function answerOf(charge: Charge): { status: number; body: object } {
+  if (charge.status === 'CAPTURED') return { status: 201, body: charge };
+  return {
+    status: 402,
+    body: { error: 'PAYMENT_DECLINED', message: 'The payment was declined', ...charge },
+  };
+}
+
+function paymentRoutes(router: Router, ledger: ChargeLedger, logger: Logger): void {
+  router.post('/charges', async (req, res) => {
+    const { key, body } = parseChargeRequest(req);
+    const result = await ledger.charge(key, body);
+    if (result.kind === 'key_reused') {
+      throw new HttpError(
+        409,
+        'IDEMPOTENCY_KEY_REUSED',
+        result.inFlight
+          ? 'This Idempotency-Key is being used right now by a request with a different body'
+          : 'This Idempotency-Key was already used with a different body',
+      );
+    }
+    const { charge, replayed } = result;
+    const log = { orderId: charge.orderId, chargeId: charge.chargeId, amount: charge.amount, currency: charge.currency };
+    if (replayed) {
+      res.set('Idempotent-Replayed', 'true');
+      logger.info('charge replayed', { ...log, status: charge.status });
+    } else if (charge.status === 'CAPTURED') {
+      logger.info('charge captured', log);
+    } else {
+      logger.info('charge declined', { ...log, reason: charge.reason });
+    }
+    const answer = answerOf(charge);
+    res.status(answer.status).json(answer.body);
+  });
+
+  router.get('/charges', (req, res) => {
+    const { orderId } = validate(chargesQuerySchema, req.query, 'query');
+    res.json({ orderId, charges: ledger.chargesFor(orderId) });
+  });
+}
+
+export interface PaymentAppOptions {
+  config: PaymentConfig;
+  /** Default: a new in-memory ledger on `clock`. */
+  ledger?: ChargeLedger;
+  /** Time source of the ledger and of fault flapping (default `Date.now`). */
+  clock?: () => number;
+  logger?: Logger;
+}
+
+export interface PaymentApp {
+  readonly service: Service<PaymentConfig>;
+  readonly ledger: ChargeLedger;
+}
+
+/** The payment stub: the kit's app (faults, admin, health, metrics, request ids, JSON errors) plus its routes. */
+export function createPaymentApp(options: PaymentAppOptions): PaymentApp {
+  const clock = options.clock ?? Date.now;
+  const ledger = options.ledger ?? new ChargeLedger({ clock });
+  const service = createApp({
+    name: SERVICE_NAME,
+    config: options.config,
+    logger: options.logger,
+    clock,
+    routes: (router, svc) => paymentRoutes(router, ledger, svc.logger),
+  });
+  return { service, ledger };
+}
