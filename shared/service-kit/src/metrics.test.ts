@@ -129,7 +129,7 @@ describe('breaker metrics', () => {
     service.registerBreaker(slow);
     const call = slow.execute((ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))));
     const settled = call.catch((error: unknown) => error);
-    await jest.advanceTimersByTimeAsync(50);
+    await jest.advanceTimersByTimeAsync(52); // deadline + at most one 1.6 ms tick
     expect(isTimeoutError(await settled)).toBe(true);
     jest.useRealTimers();
 
