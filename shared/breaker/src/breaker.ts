@@ -2,7 +2,7 @@ import { abortReason, CircuitOpenError, TimeoutError } from './errors';
 import { Emitter, type Listener } from './events';
 import { Call, InFlightList } from './inflight';
 import { resolveOptions, type CircuitBreakerOptions, type ResolvedOptions } from './options';
-import { invoke, kParent, NEVER_ABORTED, type ExecuteOptions, type InternalOptions, type Policy, type Work } from './policy';
+import { deferred, invoke, kParent, NEVER_ABORTED, type ExecuteOptions, type InternalOptions, type Policy, type Work } from './policy';
 import { ConsecutiveWindow } from './windows/consecutive';
 import { CountWindow } from './windows/count';
 import { TimeWindow } from './windows/time';
@@ -121,6 +121,7 @@ export class CircuitBreaker implements Policy {
   private readonly tracked: boolean;
   private readonly watchSlow: boolean;
   private readonly timeWindow: boolean;
+  private readonly needsEndClock: boolean;
   private slowFrontier: Call | null = null; // oldest tracked call not yet counted as slow
   private inFlightSlow = 0;
   private inFlight = 0;
@@ -143,6 +144,7 @@ export class CircuitBreaker implements Policy {
     this.timeWindow = w.type === 'time';
     this.watchSlow = w.type === 'consecutive' ? (w.slowCalls ?? Infinity) !== Infinity : o.slowCallRateThreshold < 1;
     this.tracked = this.watchSlow || o.timeoutMs !== undefined;
+    this.needsEndClock = this.watchSlow || this.timeWindow;
     this.list = new InFlightList(this.clock, this.expire, o.timeoutMs);
   }
 
@@ -371,10 +373,7 @@ export class CircuitBreaker implements Policy {
     this.list.push(call);
     if (this.slowFrontier === null) this.slowFrontier = call;
     this.inFlight++;
-    const promise = new Promise<T>((resolve, reject) => {
-      call.resolve = resolve as (value: unknown) => void;
-      call.reject = reject;
-    });
+    const promise = deferred<T>(call);
     if (opts !== undefined) call.watchParent(this.callerAborted);
     invoke(fn, call).then(
       (value) => this.finish(call, value, undefined, false),
@@ -387,7 +386,7 @@ export class CircuitBreaker implements Policy {
     if (call.settled) return; // already answered by its deadline or the caller's abort: a late result changes nothing
     this.untrack(call);
     // The clock is read again only for what needs it: slow calls, a time window, or listeners of durations.
-    const now = threw || this.watchSlow || this.timeWindow || this.measuring() ? this.clock() : undefined;
+    const now = threw || this.needsEndClock || this.timed ? this.clock() : undefined;
     const durationMs = now === undefined ? NaN : now - call.start;
     const slow = this.watchSlow && durationMs >= this.o.slowCallDurationMs;
     if (!threw) {
@@ -560,10 +559,8 @@ export class CircuitBreaker implements Policy {
  */
 const settled = Promise.resolve();
 function rejectSoon<T>(error: unknown): Promise<T> {
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((_, r) => {
-    reject = r;
-  });
-  void settled.then(() => reject(error));
+  const handle = { resolve: (_: unknown) => {}, reject: (_: unknown) => {} };
+  const promise = deferred<T>(handle);
+  void settled.then(() => handle.reject(error));
   return promise;
 }

@@ -45,3 +45,20 @@ export function invoke<T>(fn: Work<T>, ctx: ExecuteContext): Promise<T> {
     return Promise.reject(error);
   }
 }
+
+/**
+ * A promise with its resolve and reject, made with one shared executor (no
+ * closure per call: this is on the hot path of every call with a deadline).
+ */
+let lastResolve: (value: never) => void = () => {};
+let lastReject: (error: unknown) => void = () => {};
+const capture = (resolve: (value: never) => void, reject: (error: unknown) => void): void => {
+  lastResolve = resolve;
+  lastReject = reject;
+};
+export function deferred<T>(target: { resolve: (value: unknown) => void; reject: (error: unknown) => void }): Promise<T> {
+  const promise = new Promise<T>(capture as (resolve: (value: T) => void, reject: (error: unknown) => void) => void);
+  target.resolve = lastResolve as (value: unknown) => void;
+  target.reject = lastReject;
+  return promise;
+}

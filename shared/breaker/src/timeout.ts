@@ -1,7 +1,7 @@
 import { abortReason, TimeoutError } from './errors';
 import { Call, InFlightList } from './inflight';
 import { numberOption } from './options';
-import { invoke, kParent, type ExecuteOptions, type InternalOptions, type Policy, type Work } from './policy';
+import { deferred, invoke, kParent, type ExecuteOptions, type InternalOptions, type Policy, type Work } from './policy';
 
 export interface TimeoutOptions {
   /** Time source in milliseconds (default `Date.now`). */
@@ -33,10 +33,7 @@ export class TimeoutPolicy implements Policy {
     if (parent?.aborted) return Promise.reject(abortReason(parent));
     const call = new Call(NaN, 0, opts);
     this.list.push(call);
-    const promise = new Promise<T>((resolve, reject) => {
-      call.resolve = resolve as (value: unknown) => void;
-      call.reject = reject;
-    });
+    const promise = deferred<T>(call);
     if (parent !== undefined) call.watchParent(this.settleWithError);
     invoke(fn, call).then(
       (value) => {
