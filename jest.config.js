@@ -13,4 +13,6 @@ module.exports = {
   testMatch: ['<rootDir>/shared/*/src/**/*.test.ts', '<rootDir>/shared/*/test/**/*.test.ts', '<rootDir>/services/*/src/**/*.test.ts', '<rootDir>/services/*/test/**/*.test.ts', '<rootDir>/tests/**/*.test.ts', '<rootDir>/infra/src/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   watchman: false,
+  // Some whole-system tests leave sockets to RabbitMQ closing in the background; never let them hold CI.
+  forceExit: true,
 };

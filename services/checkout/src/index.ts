@@ -1,1 +1,13 @@
-export {};
+export { connectBroker, createCheckout, createClients } from './app';
+export type { Checkout, CheckoutOptions, Clients } from './app';
+export { CheckoutFlow, combineItems, describeFailure, StockCache } from './checkout';
+export type { CachedStock, CheckoutDeps, RetryPublisher } from './checkout';
+export { configSchema, SERVICE_NAME } from './config';
+export type { CheckoutConfig } from './config';
+export { IdempotencyStore } from './idempotency';
+export { checkoutBodySchema, retryMessageSchema, shippingAddressSchema } from './model';
+export type { CheckoutAnswer, CheckoutRequest, OrderStatus, RetryMessage, ShippingAddress } from './model';
+export { deriveStatus, Orders } from './orders';
+export type { OrderView } from './orders';
+export { pauseWhileOpen, startPaymentRetryWorker } from './payment-retry';
+export type { PaymentRetryDeps, PaymentRetryWorker } from './payment-retry';

@@ -1,0 +1,376 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isBulkheadFullError, isCircuitOpenError, isTimeoutError } from '@checkout/breaker';
+import { getRequestId, isUpstreamError, type Logger } from '@checkout/service-kit';
+import NodeCache from 'node-cache';
+import { ContractError, type InventoryClient, type Reservation } from './clients/inventory';
+import type { NotificationClient } from './clients/notification';
+import type { PaymentClient } from './clients/payment';
+import type { ShippingClient } from './clients/shipping';
+import type { CheckoutAnswer, CheckoutRequest, OrderStatus, RetryMessage } from './model';
+import type { Orders } from './orders';
+
+/** Publishes to the payment-retry queue; resolves only once the broker confirmed. */
+export interface RetryPublisher {
+  publish(message: RetryMessage): Promise<void>;
+}
+
+export interface CachedStock {
+  available: number;
+  /** When inventory said so (ms, the flow's clock). */
+  at: number;
+}
+
+/**
+ * Last known stock per SKU (node-cache). Written on every successful read; read only when
+ * inventory cannot be asked. `checkperiod: 0`: no interval timer, expired entries go on read.
+ */
+export class StockCache {
+  private readonly cache: NodeCache;
+  constructor(ttlSeconds: number) {
+    this.cache = new NodeCache({ stdTTL: ttlSeconds, checkperiod: 0, useClones: false });
+  }
+  get(sku: string): CachedStock | undefined {
+    return this.cache.get<CachedStock>(sku);
+  }
+  set(sku: string, stock: CachedStock): void {
+    this.cache.set(sku, stock);
+  }
+  close(): void {
+    this.cache.close();
+  }
+}
+
+export interface CheckoutDeps {
+  inventory: InventoryClient;
+  payment: PaymentClient;
+  shipping: ShippingClient;
+  notification: NotificationClient;
+  retryQueue: RetryPublisher;
+  orders: Orders;
+  stockCache: StockCache;
+  logger: Logger;
+  clock?: () => number;
+  newOrderId?: () => string;
+}
+
+/** Why a dependency call failed, in words fit for a warning (no internals, no data). */
+export function describeFailure(error: unknown): string {
+  if (isCircuitOpenError(error)) return `circuit open, retry in ${Math.ceil(error.retryAfterMs / 1000)} s`;
+  if (isTimeoutError(error)) return `no answer within ${error.timeoutMs} ms`;
+  if (isBulkheadFullError(error)) return 'too many calls in flight';
+  if (isUpstreamError(error)) return error.status !== undefined ? `answered ${error.status}` : `connection failed (${error.code ?? 'network error'})`;
+  return 'unexpected error';
+}
+
+/** An order's items with each SKU once, in a stable order (what inventory reserves). */
+export function combineItems(items: readonly { sku: string; quantity: number }[]): { sku: string; quantity: number }[] {
+  const quantities = new Map<string, number>();
+  for (const { sku, quantity } of items) quantities.set(sku, (quantities.get(sku) ?? 0) + quantity);
+  return [...quantities].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([sku, quantity]) => ({ sku, quantity }));
+}
+
+type StockVerdict = { ok: true } | { ok: false; answer: CheckoutAnswer };
+
+/**
+ * The checkout flow (handbook, "Data flow of one checkout"):
+ * 1. stock: read through inventory's breaker (cached); when inventory cannot answer, the cached
+ *    level with its age as a warning; refused when the cache says it is gone; refused with 503
+ *    when nothing is cached (we never guess stock: the document's "optimistic" answer oversells);
+ * 2. reservation through inventory's breaker: it is the authority on stock and gives the prices;
+ *    404/409 are business answers passed through;
+ * 3. payment with the order id as idempotency key: decline → 402 and the reservation released;
+ *    payment unavailable → queued (confirmed) → 202; queue unavailable too → released, 503;
+ * 4. shipping for a paid order; deferred to the worker when shipping fails (the order stays paid);
+ * 5. notification, fire-and-forget.
+ */
+export class CheckoutFlow {
+  private readonly clock: () => number;
+  private readonly newOrderId: () => string;
+  private readonly background = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
+
+  constructor(private readonly deps: CheckoutDeps) {
+    this.clock = deps.clock ?? Date.now;
+    this.newOrderId = deps.newOrderId ?? (() => `ord_${randomUUID()}`);
+  }
+
+  async place(request: CheckoutRequest): Promise<CheckoutAnswer> {
+    const orderId = this.newOrderId();
+    const warnings: string[] = [];
+    const items = combineItems(request.items);
+    const { logger } = this.deps;
+
+    // 1. Stock, every SKU at once.
+    const verdicts = await Promise.all(items.map((item) => this.checkStock(orderId, item, warnings)));
+    const refused = verdicts.find((verdict): verdict is Extract<StockVerdict, { ok: false }> => !verdict.ok);
+    if (refused) return refused.answer;
+
+    // 2. Reservation.
+    let reservation: Reservation;
+    try {
+      const answer = await this.deps.inventory.reserve(orderId, items);
+      switch (answer.kind) {
+        case 'reserved':
+          reservation = answer.reservation;
+          break;
+        case 'unknown_sku':
+          return reject(404, orderId, 'UNKNOWN_SKU', answer.message, warnings, { details: answer.details });
+        case 'out_of_stock':
+          this.learnShortage(answer.details);
+          return reject(409, orderId, 'OUT_OF_STOCK', answer.message, warnings, { details: answer.details });
+        case 'conflict':
+          return reject(409, orderId, 'ORDER_CONFLICT', answer.message, warnings);
+      }
+    } catch (error) {
+      if (error instanceof ContractError) throw error;
+      logger.warn('reservation failed: inventory unavailable', { orderId, error });
+      // The reservation may have been made before the answer was lost: give it back in the background.
+      this.releaseOrphan(orderId);
+      return reject(503, orderId, 'INVENTORY_UNAVAILABLE', 'Stock cannot be reserved right now; nothing was reserved or charged', [
+        ...warnings,
+        `inventory: ${describeFailure(error)}`,
+      ]);
+    }
+
+    const money = { total: reservation.total, currency: reservation.currency };
+    const message: RetryMessage = {
+      kind: 'payment',
+      orderId,
+      customerId: request.customerId,
+      reservationId: reservation.reservationId,
+      amount: reservation.total,
+      currency: reservation.currency,
+      paymentToken: request.paymentToken,
+      items,
+      shippingAddress: request.shippingAddress,
+    };
+    this.deps.orders.record({ orderId, status: 'PENDING_PAYMENT', reservationId: reservation.reservationId, ...money, warnings: [] });
+
+    // 3. Payment.
+    let chargeId: string;
+    try {
+      const answer = await this.deps.payment.charge({
+        orderId,
+        customerId: request.customerId,
+        amount: reservation.total,
+        currency: reservation.currency,
+        paymentToken: request.paymentToken,
+      });
+      if (answer.kind === 'declined') {
+        const released = await this.release(reservation.reservationId, orderId, warnings);
+        this.deps.orders.record({ orderId, status: 'FAILED', reason: 'PAYMENT_DECLINED', reservationId: reservation.reservationId, ...money, warnings: [] });
+        this.deps.notification.notify({ orderId, customerId: request.customerId, type: 'ORDER_FAILED' });
+        return {
+          httpStatus: 402,
+          body: { orderId, status: 'FAILED', error: 'PAYMENT_DECLINED', message: 'The payment was declined', reason: answer.reason, stockReleased: released, warnings, ...money },
+        };
+      }
+      chargeId = answer.charge.chargeId;
+    } catch (error) {
+      if (error instanceof ContractError) {
+        await this.release(reservation.reservationId, orderId, warnings);
+        this.deps.orders.record({ orderId, status: 'FAILED', reason: 'PAYMENT_REFUSED', ...money, warnings: [] });
+        throw error;
+      }
+      const deferred = await this.deferPayment(message, error, warnings, money);
+      if ('httpStatus' in deferred) return deferred;
+      chargeId = deferred.chargeId;
+    }
+    this.deps.orders.record({ orderId, status: 'PAID', reservationId: reservation.reservationId, chargeId, ...money, warnings: [] });
+
+    // 4. Shipping, only for a paid order.
+    let status: OrderStatus = 'PAID';
+    let shipmentId: string | undefined;
+    try {
+      const shipment = await this.deps.shipping.schedule({ orderId, address: request.shippingAddress, items });
+      shipmentId = shipment.shipmentId;
+      status = 'SHIPPING_SCHEDULED';
+    } catch (error) {
+      logger.warn('shipping not scheduled: deferring to the worker', { orderId, error });
+      try {
+        await this.deps.retryQueue.publish({ ...message, kind: 'shipping' });
+        warnings.push(`shipping: ${describeFailure(error)}; the shipment will be scheduled later`);
+      } catch (publishError) {
+        logger.error('shipping could not be deferred', { orderId, error: publishError });
+        // Neither shipping nor the queue: keep trying from here (the order is paid, it must ship).
+        const shipment = { orderId, address: request.shippingAddress, items };
+        this.retryInBackground('shipment', orderId, async () => void (await this.deps.shipping.schedule(shipment)));
+        warnings.push(`shipping: ${describeFailure(error)}; the shipment will be scheduled later`);
+      }
+    }
+    this.deps.orders.record({ orderId, status, reservationId: reservation.reservationId, chargeId, ...(shipmentId ? { shipmentId } : {}), ...money, warnings: [] });
+
+    // 5. Notification: never on the response path.
+    this.deps.notification.notify({ orderId, customerId: request.customerId, type: 'ORDER_CONFIRMED' });
+    logger.info('order placed', { orderId, status, total: money.total });
+    return { httpStatus: 201, body: { orderId, status, warnings, ...money, chargeId, ...(shipmentId ? { shipmentId } : {}) } };
+  }
+
+  /** Payment is unavailable: queue the charge (confirmed) → 202, or give the stock back → 503. */
+  private async deferPayment(
+    message: RetryMessage,
+    error: unknown,
+    warnings: string[],
+    money: { total: number; currency: string },
+  ): Promise<CheckoutAnswer | { chargeId: string }> {
+    const { orderId } = message;
+    const { logger } = this.deps;
+    logger.warn('payment unavailable: queueing the charge', { orderId, error });
+    try {
+      await this.deps.retryQueue.publish(message);
+    } catch (publishError) {
+      // A call that reached payment (timeout, reset) may have captured before its answer was lost:
+      // ask before telling the customer "nothing charged".
+      const captured = isCircuitOpenError(error) || isBulkheadFullError(error) ? undefined : await this.findCapture(orderId);
+      if (captured !== undefined) {
+        logger.warn('payment answered late: the charge went through', { orderId });
+        return { chargeId: captured };
+      }
+      logger.error('payment could not be queued: releasing the reservation', { orderId, error: publishError });
+      await this.release(message.reservationId, orderId, warnings);
+      this.deps.orders.record({ orderId, status: 'FAILED', reason: 'NOT_ACCEPTED: payment and retry queue unavailable', ...money, warnings: [] });
+      return reject(503, orderId, 'PAYMENT_UNAVAILABLE', 'Payment is unavailable and could not be queued; nothing was charged', [
+        ...warnings,
+        `payment: ${describeFailure(error)}`,
+        'retry-queue: unavailable',
+      ]);
+    }
+    this.deps.orders.record({ orderId, status: 'PENDING_PAYMENT', reservationId: message.reservationId, ...money, warnings: [] });
+    this.deps.notification.notify({ orderId, customerId: message.customerId, type: 'PAYMENT_PENDING' });
+    return {
+      httpStatus: 202,
+      body: {
+        orderId,
+        status: 'PENDING_PAYMENT',
+        warnings: [...warnings, `payment: ${describeFailure(error)}; the payment is queued and will be retried`],
+        ...money,
+      },
+    };
+  }
+
+  private async checkStock(orderId: string, item: { sku: string; quantity: number }, warnings: string[]): Promise<StockVerdict> {
+    const { inventory, stockCache } = this.deps;
+    try {
+      const answer = await inventory.stock(item.sku);
+      if (answer.kind === 'unknown_sku') {
+        return { ok: false, answer: reject(404, orderId, 'UNKNOWN_SKU', `Unknown SKU: ${item.sku}`, warnings, { details: { skus: [item.sku] } }) };
+      }
+      stockCache.set(item.sku, { available: answer.stock.available, at: this.clock() });
+      if (answer.stock.available < item.quantity) return { ok: false, answer: outOfStock(orderId, item, answer.stock.available, warnings) };
+      return { ok: true };
+    } catch (error) {
+      const cached = stockCache.get(item.sku);
+      if (cached === undefined) {
+        // No cached level: we do not guess (the document answered "available: true" here and oversold).
+        return {
+          ok: false,
+          answer: reject(503, orderId, 'INVENTORY_UNAVAILABLE', 'Stock cannot be checked right now; nothing was reserved or charged', [
+            ...warnings,
+            `inventory: ${describeFailure(error)}; no cached stock for ${item.sku}`,
+          ]),
+        };
+      }
+      const ageSeconds = Math.max(0, Math.round((this.clock() - cached.at) / 1000));
+      warnings.push(`inventory: ${describeFailure(error)}; stock of ${item.sku} from cache, ${ageSeconds} s old`);
+      if (cached.available < item.quantity) return { ok: false, answer: outOfStock(orderId, item, cached.available, warnings) };
+      return { ok: true };
+    }
+  }
+
+  /** A 409 from inventory tells the current level: keep it so the fallback does not sell it again. */
+  private learnShortage(details: unknown): void {
+    const shortages = (details as { shortages?: unknown } | undefined)?.shortages;
+    if (!Array.isArray(shortages)) return;
+    for (const shortage of shortages as { sku?: unknown; available?: unknown }[]) {
+      if (typeof shortage.sku === 'string' && typeof shortage.available === 'number') {
+        this.deps.stockCache.set(shortage.sku, { available: shortage.available, at: this.clock() });
+      }
+    }
+  }
+
+  /** The captured charge of an order, if payment can tell right now. */
+  private async findCapture(orderId: string): Promise<string | undefined> {
+    try {
+      return (await this.deps.payment.chargesOf(orderId)).find((charge) => charge.status === 'CAPTURED')?.chargeId;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Gives a reservation back; true when done. When inventory cannot be reached the release is
+   * retried in the background (the answer says so in a warning): refused orders hold no stock.
+   */
+  private async release(reservationId: string, orderId: string, warnings: string[]): Promise<boolean> {
+    try {
+      await this.deps.inventory.release(reservationId);
+      return true;
+    } catch (error) {
+      this.deps.logger.warn('reservation not released yet: retrying in the background', { orderId, reservationId, error });
+      this.retryInBackground('release', orderId, () => this.deps.inventory.release(reservationId));
+      warnings.push(`inventory: ${describeFailure(error)}; the reserved stock will be released shortly`);
+      return false;
+    }
+  }
+
+  /** A reservation may have been made although its answer was lost: find it and give it back. */
+  private releaseOrphan(orderId: string): void {
+    this.retryInBackground('orphan release', orderId, async () => {
+      for (const reservation of await this.deps.inventory.reservationsOf(orderId)) {
+        if (reservation.status === 'HELD') await this.deps.inventory.release(reservation.reservationId);
+      }
+    }, 500);
+  }
+
+  /**
+   * Runs `task` off the response path until it succeeds: waits of 0.2 s growing to 10 s, about a
+   * minute in all (the breakers make the attempts against a dead dependency cheap); then it logs
+   * an error and gives up. `drain()` lets these finish at shutdown.
+   */
+  private retryInBackground(what: string, orderId: string, task: () => Promise<void>, firstDelayMs = 0): void {
+    const delays = [firstDelayMs, 200, 500, 1_000, 2_000, 5_000, 10_000, 10_000, 10_000, 10_000, 10_000];
+    const run = (async () => {
+      let last: unknown;
+      for (const delay of delays) {
+        if (delay > 0) await sleep(delay, undefined, { signal: this.stopping.signal, ref: false });
+        try {
+          await task();
+          this.deps.logger.info(`${what} done in the background`, { orderId });
+          return;
+        } catch (error) {
+          last = error;
+        }
+      }
+      this.deps.logger.error(`${what} failed for good`, { orderId, error: last });
+    })().catch((error: unknown) => {
+      this.deps.logger.error(`${what} abandoned at shutdown`, { orderId, error });
+    });
+    this.background.add(run);
+    void run.finally(() => this.background.delete(run));
+  }
+
+  /** Background work in progress (releases, shipments), for tests and shutdown. */
+  get pendingBackground(): number {
+    return this.background.size;
+  }
+
+  /** Lets background work finish until `timeoutMs`, then abandons what is left (logged). */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.background.size > 0) {
+      const timer = sleep(timeoutMs, undefined, { ref: false }).then(() => 'timeout' as const);
+      await Promise.race([Promise.allSettled([...this.background]), timer]);
+    }
+    this.stopping.abort(new Error('checkout is shutting down'));
+  }
+}
+
+function reject(httpStatus: number, orderId: string, error: string, message: string, warnings: string[], extra: Record<string, unknown> = {}): CheckoutAnswer {
+  return { httpStatus, body: { orderId, status: 'REJECTED', error, message, warnings, ...extra, requestId: getRequestId() } };
+}
+
+function outOfStock(orderId: string, item: { sku: string; quantity: number }, available: number, warnings: string[]): CheckoutAnswer {
+  return reject(409, orderId, 'OUT_OF_STOCK', `Not enough stock of ${item.sku}: ${item.quantity} requested, ${available} available`, warnings, {
+    details: { sku: item.sku, requested: item.quantity, available },
+  });
+}

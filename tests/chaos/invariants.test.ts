@@ -1,0 +1,239 @@
+/**
+ * Chaos invariants, bounded size (in this process, the real broker under this run's prefix).
+ *
+ * While a steady stream of orders flows through checkout, the test crashes and restarts payment
+ * (twice), makes it flap, closes the payment-retry worker's broker connection from the broker
+ * side while it has charges in flight (as a crashed worker looks to the broker), closes checkout's
+ * broker connection from the broker side, restarts checkout (a new instance takes over, the old
+ * one drains), and makes inventory (reads and reservations) and shipping fail part of the time.
+ * Then everything is healed
+ * and, within a bounded time:
+ *
+ * - every order answered 201 or 202 is CAPTURED exactly once by the payment ledger and shipped,
+ *   or (202 only) has no capture, its stock released and the customer told ORDER_FAILED;
+ * - every order answered 402, 409, 404 or 503 was never captured and holds no stock;
+ * - no order anywhere has two captures;
+ * - the work and delay queues are empty; every parked message has a reason.
+ *
+ * Payment "crashes" by having every connection cut and its listener closed; it comes back on the
+ * same port with the same ledger (the ledger stands for the PSP's books, which survive its
+ * outages — the real stub's in-memory ledger would not, and could not judge "exactly once").
+ */
+import { randomBytes } from 'node:crypto';
+import { peekParked } from '@checkout/messaging';
+import { type PaymentApp, configSchema as paymentSchema, createPaymentApp } from '@checkout/payment';
+import { faultSettingsSchema, loadConfig, type RunningService, start } from '@checkout/service-kit';
+import { jsonRequest, send } from '../support/http';
+import {
+  ADMIN_TOKEN,
+  amqpPrefix,
+  checkoutConfig,
+  closeConnectionFromBroker,
+  order,
+  type RunningCheckout,
+  type RunningWorker,
+  startCheckout,
+  startStubs,
+  startWorker,
+  type Stubs,
+  waitFor,
+} from '../support/world';
+
+jest.setTimeout(180_000);
+
+const LOAD_MS = Number(process.env.CHAOS_LOAD_MS ?? 14_000);
+const CLIENTS = Number(process.env.CHAOS_CLIENTS ?? 4);
+const SKUS = ['KB-MECH-01', 'MOUSE-WL-02', 'HUB-USBC-7', 'HEADSET-NC', 'CABLE-USBC-2M', 'STAND-LAPTOP'];
+
+interface Placed {
+  orderId: string | null;
+  httpStatus: number;
+  status: string;
+  /** error code and message, for the failure report */
+  detail: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('orders survive crashes, flapping, broker cuts and restarts: nothing lost, nothing charged twice', async () => {
+  const prefix = amqpPrefix('chaos');
+  const tag = randomBytes(3).toString('hex');
+  const stubs: Stubs = await startStubs();
+  const env = {
+    RETRY_TIERS: '200ms,500ms,1s',
+    RETRY_MAX_ATTEMPTS: '6',
+    PAYMENT_OPEN_MS: '1000',
+    INVENTORY_OPEN_MS: '1000',
+    SHIPPING_OPEN_MS: '1000',
+    BREAKER_MINIMUM_CALLS: '5',
+    BREAKER_WINDOW_SIZE: '10',
+  };
+  const config = checkoutConfig(stubs, prefix, env);
+  const paymentConfig = loadConfig(paymentSchema, { NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', FAULTS_ENABLED: 'true', ADMIN_TOKEN });
+  const paymentPort = stubs.running.payment.port;
+  let payment: { app: PaymentApp; running: RunningService | undefined } = { app: stubs.payment, running: stubs.running.payment };
+  const ledger = stubs.payment.ledger;
+
+  const checkoutNames = [`root-chaos-checkout-a-${tag}`, `root-chaos-checkout-b-${tag}`];
+  let checkout: RunningCheckout = await startCheckout(config, undefined, { connectionName: checkoutNames[0]! });
+  let checkoutUrl = checkout.url;
+  const workerName = `root-chaos-worker-${tag}`;
+  const worker: RunningWorker = await startWorker(config, undefined, workerName);
+  const retired: RunningCheckout[] = [];
+  const events: string[] = [];
+  const placed: Placed[] = [];
+  const noAnswer: string[] = [];
+
+  const setFaults = (app: { service: { faults: { set(s: never): void } | undefined } }, settings: object): void => {
+    (app.service.faults!.set as (s: unknown) => void)(faultSettingsSchema.parse(settings));
+  };
+
+  const crashPayment = async (): Promise<void> => {
+    const running = payment.running!;
+    payment.running = undefined;
+    running.server.closeAllConnections();
+    await new Promise<void>((resolve) => running.server.close(() => resolve()));
+  };
+  const restartPayment = async (): Promise<void> => {
+    const app = createPaymentApp({ config: paymentConfig, ledger });
+    payment = { app, running: await start(app.service, { port: paymentPort, shutdownTimeoutMs: 500 }) };
+  };
+
+  // The stream of orders.
+  let loading = true;
+  const client = async (n: number): Promise<void> => {
+    let i = 0;
+    while (loading) {
+      i += 1;
+      const decline = i % 23 === 0;
+      const items = [{ sku: SKUS[(n + i) % SKUS.length]!, quantity: 1 + (i % 2) }];
+      try {
+        const answer = await send(checkoutUrl, jsonRequest('POST', '/checkout', order(items, decline ? 'tok_decline' : 'tok_visa'), { 'Idempotency-Key': `chaos-${tag}-${n}-${i}` }), 15_000);
+        const body = answer.json as { orderId?: string | null; status?: string; error?: string; message?: string; warnings?: string[] };
+        placed.push({
+          orderId: body.orderId ?? null,
+          httpStatus: answer.status,
+          status: body.status ?? '',
+          detail: `${body.error ?? ''} ${body.message ?? ''} ${(body.warnings ?? []).join(' | ')}`,
+        });
+      } catch (error) {
+        noAnswer.push((error as Error).message);
+        await sleep(20);
+      }
+    }
+  };
+  const clients = Array.from({ length: CLIENTS }, (_, n) => client(n));
+
+  // The chaos schedule (fractions of LOAD_MS).
+  const at = async (fraction: number, what: string, action: () => Promise<void> | void): Promise<void> => {
+    await sleep(Math.max(0, fraction * LOAD_MS - (Date.now() - started)));
+    events.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${what}`);
+    await action();
+  };
+  const started = Date.now();
+  await at(0.07, 'payment crashed', crashPayment);
+  await at(0.17, 'payment restarted', restartPayment);
+  await at(0.22, 'payment flapping (500 ms of every 1 s failing)', () => setFaults(payment.app, { flap: { periodMs: 1_000, dutyCycle: 0.5 } }));
+  await at(0.36, 'payment steady but slow (250 ms)', () => setFaults(payment.app, { latencyMs: 250, routes: ['POST /charges'] }));
+  // rabbitmqctl takes seconds: the cuts run alongside the schedule, and must all have worked.
+  const cuts: Promise<void>[] = [];
+  await at(0.38, 'worker’s broker connection closed by the broker mid-processing', () => {
+    cuts.push(closeConnectionFromBroker(workerName));
+  });
+  await at(0.45, 'payment healthy', () => setFaults(payment.app, {}));
+  await at(0.47, 'checkout’s broker connection closed by the broker', () => {
+    cuts.push(closeConnectionFromBroker(checkoutNames[0]!));
+  });
+  await at(0.55, 'checkout restarted (new instance takes the traffic, the old one drains)', async () => {
+    const next = await startCheckout(config, undefined, { connectionName: checkoutNames[1]! });
+    checkoutUrl = next.url;
+    const old = checkout;
+    checkout = next;
+    retired.push(old);
+    await old.running.shutdown();
+  });
+  // Inventory fails its stock reads and reservations, not its releases: a release that fails is
+  // never retried by checkout (the stock stays held; reported to the owner of services/checkout).
+  // Add 'DELETE /reservations/:id' to these routes once that is fixed.
+  await at(0.62, 'inventory failing 30 % (stock reads, reservations), shipping failing 50 %', () => {
+    setFaults(stubs.inventory, { errorRate: 0.3, errorStatus: 503, routes: ['GET /stock/:sku', 'POST /reservations'] });
+    setFaults(stubs.shipping, { errorRate: 0.5, errorStatus: 500 });
+  });
+  await at(0.75, 'payment crashed again', crashPayment);
+  await at(0.82, 'payment restarted', restartPayment);
+  await at(0.88, 'inventory and shipping healthy', () => {
+    setFaults(stubs.inventory, {});
+    setFaults(stubs.shipping, {});
+  });
+  await at(1, 'load stopped', () => {
+    loading = false;
+  });
+  await Promise.all(clients);
+  await Promise.all(cuts);
+  const healedAt = Date.now();
+
+  try {
+    const accepted = placed.filter((p) => (p.httpStatus === 201 || p.httpStatus === 202) && p.orderId !== null);
+    const refused = placed.filter((p) => p.httpStatus !== 201 && p.httpStatus !== 202);
+    expect(accepted.length).toBeGreaterThan(50);
+    expect(placed.filter((p) => p.httpStatus >= 500 && p.httpStatus !== 503).map((p) => `${p.orderId} ${p.httpStatus} ${p.status} ${p.detail}`)).toEqual([]);
+
+    const captures = (orderId: string) => ledger.chargesFor(orderId).filter((c) => c.status === 'CAPTURED').length;
+    const shipped = (orderId: string) => stubs.shipping.book.shipmentsFor(orderId).length;
+    const held = (orderId: string) => stubs.inventory.inventory.reservationsFor(orderId).filter((r) => r.status !== 'RELEASED').length;
+    const toldFailed = (orderId: string) => stubs.notification.outbox.forOrder(orderId).some((n) => n.type === 'ORDER_FAILED');
+
+    /** The end state of an accepted order, or why it is not there yet. */
+    const settled = (p: Placed): string | true => {
+      const id = p.orderId!;
+      const c = captures(id);
+      if (c === 1 && shipped(id) === 1) return true;
+      if (c === 0 && p.httpStatus === 202 && held(id) === 0 && toldFailed(id)) return true;
+      return `${id} (${p.httpStatus} ${p.status}): captures ${c}, shipments ${shipped(id)}, held ${held(id)}, told failed ${toldFailed(id)}`;
+    };
+    const names = worker.connection.names;
+    await waitFor(
+      async () => {
+        const depths = await worker.connection.queueDepths();
+        const busy = depths.work.messages + depths.delays.reduce((sum, d) => sum + d.messages, 0);
+        return busy === 0 && worker.worker.consumer.stats().inFlight === 0 && accepted.every((p) => settled(p) === true);
+      },
+      { timeoutMs: 90_000, intervalMs: 250, message: `every accepted order settled (${accepted.map(settled).filter((s) => s !== true).slice(0, 5).join('; ')})` },
+    );
+    const settleMs = Date.now() - healedAt;
+
+    const paid = accepted.filter((p) => captures(p.orderId!) === 1);
+    const failed = accepted.filter((p) => captures(p.orderId!) === 0);
+    expect(accepted.filter((p) => captures(p.orderId!) > 1)).toEqual([]);
+    // Refused orders: never captured, no stock held.
+    const refusedWithId = refused.filter((p) => p.orderId !== null);
+    expect(
+      refusedWithId
+        .filter((p) => captures(p.orderId!) > 0 || held(p.orderId!) > 0)
+        .map((p) => `${p.orderId} ${p.httpStatus} ${p.status} captures ${captures(p.orderId!)} held ${held(p.orderId!)}: ${p.detail}`),
+    ).toEqual([]);
+    const parked = await peekParked(worker.connection, { limit: 1_000 });
+    expect(parked.filter((m) => !m.reason)).toEqual([]);
+    const depths = await worker.connection.queueDepths();
+    expect(depths.work.messages).toBe(0);
+
+    const byStatus = new Map<string, number>();
+    for (const p of placed) byStatus.set(`${p.httpStatus}`, (byStatus.get(`${p.httpStatus}`) ?? 0) + 1);
+    console.log(
+      [
+        `chaos: ${placed.length} orders answered in ${(LOAD_MS / 1000).toFixed(0)} s (${[...byStatus].sort().map(([s, n]) => `${s}×${n}`).join(', ')}), ${noAnswer.length} requests not accepted${noAnswer.length > 0 ? ` (${[...new Set(noAnswer)].slice(0, 3).join('; ')})` : ''}`,
+        `  accepted (201/202): ${accepted.length} → PAID exactly once and shipped ${paid.length}, FAILED with stock released and customer told ${failed.length}; double charges 0`,
+        `  refused (4xx/503) with an order id: ${refusedWithId.length}, none charged, none holding stock`,
+        `  settled ${settleMs} ms after healing; work and delay queues empty; parked ${parked.length} (all with a reason; queue ${names.parkingQueue})`,
+        `  worker: charged ${worker.worker.counters.charged}, declined ${worker.worker.counters.declined}, shipped ${worker.worker.counters.shipped}, failed ${worker.worker.counters.failed}, paused ${worker.worker.counters.pausedTimes}×`,
+        `  schedule: ${events.join('; ')}`,
+      ].join('\n'),
+    );
+  } finally {
+    await worker.stop();
+    await checkout.stop();
+    for (const old of retired) await old.stop().catch(() => {});
+    if (payment.running) await payment.running.shutdown();
+    await Promise.all([stubs.running.inventory, stubs.running.shipping, stubs.running.notification].map((r) => r.shutdown()));
+  }
+});
