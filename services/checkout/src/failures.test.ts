@@ -83,6 +83,7 @@ describe('shipping failing', () => {
     ['errors (500)', { errorRate: 1, errorStatus: 500 }, /^shipping: answered 500; the shipment will be scheduled later$/],
     ['is down', { down: true }, /^shipping: answered 503; the shipment will be scheduled later$/],
     ['resets the connection', { reset: true }, /^shipping: connection failed \(ECONNRESET\); the shipment will be scheduled later$/],
+    ['is slow past its deadline', { latencyMs: 1_000 }, /^shipping: no answer within 300 ms; the shipment will be scheduled later$/],
     ['hangs', { hang: true }, /^shipping: no answer within 300 ms; the shipment will be scheduled later$/],
   ])('%s: the order is still paid (201 PAID) and the worker schedules the shipment later', async (_name, faults, warning) => {
     setFaults(stubs.shipping, faults);
@@ -109,6 +110,7 @@ describe('notification failing', () => {
   it.each([
     ['errors (500)', { errorRate: 1, errorStatus: 500 }],
     ['is down', { down: true }],
+    ['is slow past its deadline', { latencyMs: 1_000 }],
     ['hangs', { hang: true }],
     ['resets the connection', { reset: true }],
   ])('%s: the answer is neither slower nor different', async (_name, faults) => {
