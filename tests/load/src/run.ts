@@ -1,0 +1,158 @@
+import { performance } from 'node:perf_hooks';
+import { runClosed, runOpen } from './driver';
+import { checkInvariants, type CheckedOrder, type InvariantReport, workerChargeRate } from './invariants';
+import { readLedgers } from './ledgers';
+import { breakerCounts, startMonitor } from './monitor';
+import type { Product } from './orders';
+import { type AppliedEvent, faultWindow, runTimeline, SCENARIOS, type ScenarioName, timeline } from './scenarios';
+import { type LatencySummary, perSecond, queueDrain, type RequestRecord, type RunSummary, type SecondBucket, stateIntervals, summarize, timeToState, windowLatency } from './stats';
+import type { SystemUnderLoad } from './system';
+
+/** One run: load + timeline + monitoring, then settling, the ledgers and the invariant check. */
+
+export interface RunSpec {
+  readonly scenario: ScenarioName;
+  readonly breakers: 'on' | 'off' | 'unknown';
+  readonly capacity: boolean;
+  readonly durationMs: number;
+  readonly rate: number;
+  readonly connections: number;
+}
+
+export interface RunResult {
+  readonly spec: RunSpec;
+  readonly startedAt: string;
+  readonly description: string;
+  readonly summary: RunSummary;
+  /** Latency of the orders sent while the watched circuit was open (or, when it never opened, from 1 s after the fault to the repair). */
+  readonly duringFault: (LatencySummary & { count: number; fromMs: number; toMs: number; whileOpen: boolean; goodput: number }) | null;
+  readonly events: readonly { label: string; phase: string; atMs: number; doneAtMs: number; error?: string }[];
+  readonly watch: string | null;
+  /** fault → watched circuit OPEN, recovery done → CLOSED (ms); null: not seen. */
+  readonly openAfterFaultMs: number | null;
+  readonly closedAfterRecoveryMs: number | null;
+  readonly circuits: Readonly<Record<string, { fromMs: number; toMs: number; state: string }[]>>;
+  readonly queue: { peak: number; drainMs: number | null; drainRate: number | null; parked: number; settledAfterMs: number };
+  readonly breakerCalls: Readonly<Record<string, Record<string, number>>>;
+  readonly invariants: InvariantReport;
+  /** The worker's charges of the queued (202) orders, from payment's ledger times. */
+  readonly worker: ReturnType<typeof workerChargeRate>;
+  readonly perSecond: readonly SecondBucket[];
+  readonly queueSeries: readonly { atMs: number; depth: number }[];
+  /** CPU the load generator (this process: autocannon, monitoring) used while sending, in cores (0.25 = a quarter of one). */
+  readonly generatorCpu: number;
+}
+
+export async function fetchProducts(inventoryUrl: string): Promise<Product[]> {
+  const res = await fetch(`${inventoryUrl}/products`, { signal: AbortSignal.timeout(5_000) });
+  if (!res.ok) throw new Error(`GET /products: ${res.status}`);
+  const body = (await res.json()) as Product[] | { products?: Product[] };
+  return Array.isArray(body) ? body : (body.products ?? []);
+}
+
+const SETTLE_LIMIT_MS = 20_000;
+/** Traffic before the measured run (not recorded): connections, JIT, the stock cache. */
+export const WARMUP_MS = 2_000;
+
+export async function runOnce(system: SystemUnderLoad, spec: RunSpec, log: (line: string) => void = () => undefined): Promise<RunResult> {
+  const scenario = SCENARIOS[spec.scenario];
+  const products = await fetchProducts(system.stubUrl('inventory'));
+  const events = timeline(scenario, spec.durationMs);
+  await runOpen({ url: `${system.checkoutUrl}/checkout`, products, durationMs: WARMUP_MS, startedAt: performance.now(), rate: Math.min(spec.rate, 50) });
+  const startedAtIso = new Date().toISOString();
+  const cpuBefore = process.cpuUsage();
+  const startedAt = performance.now();
+  const now = (): number => performance.now() - startedAt;
+  const monitor = startMonitor(system.checkoutUrl, startedAt);
+  const timelineDone = runTimeline(events, (action) => system.apply(action), {
+    now: () => performance.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    startedAt,
+  }).then((applied) => {
+    for (const a of applied) log(`  ${(a.appliedAtMs / 1000).toFixed(1)} s  ${a.event.label}${a.error ? `  FAILED: ${a.error}` : ''}`);
+    return applied;
+  });
+  const url = `${system.checkoutUrl}/checkout`;
+  const records: RequestRecord[] = spec.capacity
+    ? await runClosed({ url, products, durationMs: spec.durationMs, startedAt, connections: spec.connections })
+    : await runOpen({ url, products, durationMs: spec.durationMs, startedAt, rate: spec.rate });
+  const applied: AppliedEvent[] = await timelineDone;
+  const loadEndedMs = now();
+  const cpu = process.cpuUsage(cpuBefore);
+  const generatorCpu = (cpu.user + cpu.system) / 1000 / loadEndedMs;
+
+  // Settle: the retry queue empty three samples in a row (1.5 s), then a moment for the
+  // messages the worker holds unacked; at most SETTLE_LIMIT_MS. (No traffic means no probe:
+  // a circuit still open here stays so, and is reported as not closed within the run.)
+  const settleEnd = performance.now() + SETTLE_LIMIT_MS;
+  let emptyInARow = 0;
+  while (performance.now() < settleEnd) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const last = monitor.data.queue[monitor.data.queue.length - 1];
+    emptyInARow = last !== undefined && last.depth === 0 && last.atMs > loadEndedMs ? emptyInARow + 1 : 0;
+    if (emptyInARow >= 3) break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const settledAfterMs = now() - loadEndedMs;
+  await monitor.stop();
+  const endMs = now();
+
+  const summary = summarize(records, spec.durationMs);
+  const fault = applied.find((a) => a.event.phase === 'fault');
+  const recovery = applied.find((a) => a.event.phase === 'recovery');
+  const watchSamples = scenario.watch === null ? [] : (monitor.data.circuits[scenario.watch] ?? []);
+  const openAfterFaultMs = fault === undefined ? null : timeToState(watchSamples, fault.appliedAtMs, 'OPEN');
+  // Closing counts only after the circuit opened (a circuit that opened after the repair — a
+  // slow dependency's calls still being judged — is not "closed" before it opened).
+  const openedAtMs = fault === undefined || openAfterFaultMs === null ? null : fault.appliedAtMs + openAfterFaultMs;
+  const closedAtMs = recovery === undefined || openedAtMs === null ? null : timeToState(watchSamples, Math.max(recovery.doneAtMs, openedAtMs), 'CLOSED');
+  const closedAfterRecoveryMs = closedAtMs === null || recovery === undefined || openedAtMs === null ? null : Math.max(recovery.doneAtMs, openedAtMs) + closedAtMs - recovery.doneAtMs;
+  // "Once the breaker is open": the orders sent while the watched circuit was OPEN (its first
+  // OPEN interval after the fault). Without breakers (or if it never opened): from 1 s after
+  // the fault to the repair.
+  const window = faultWindow(spec.durationMs);
+  let duringFault: RunResult['duringFault'] = null;
+  if (fault !== undefined) {
+    const open = stateIntervals(watchSamples, spec.durationMs).find((i) => i.state === 'OPEN' && i.fromMs >= fault.appliedAtMs);
+    const fromMs = open?.fromMs ?? fault.appliedAtMs + 1_000;
+    const toMs = open !== undefined ? Math.min(open.toMs, spec.durationMs) : (recovery?.appliedAtMs ?? window.recoverAt);
+    const taken = records.filter((rec) => rec.sentAtMs >= fromMs && rec.sentAtMs < toMs && rec.status >= 200 && rec.status < 300).length;
+    duringFault = { ...windowLatency(records, fromMs, toMs), fromMs, toMs, whileOpen: open !== undefined, goodput: toMs > fromMs ? taken / ((toMs - fromMs) / 1000) : 0 };
+  }
+  const drain = queueDrain(monitor.data.queue, recovery?.doneAtMs ?? 0);
+  const parked = monitor.data.queue.at(-1)?.parked ?? 0;
+
+  // The invariant check: every answered order against the ledgers.
+  const answered = records.filter((r) => r.orderId !== null);
+  // Payment's ledger dies with its process: a 201 answered before the kill was done may have been charged there.
+  const killAt = applied.find((a) => a.event.action.kind === 'kill' && a.event.action.service === 'payment')?.doneAtMs;
+  const orders: CheckedOrder[] = answered.map((r) => ({ orderId: r.orderId!, status: r.status, answeredAtMs: r.sentAtMs + (r.latencyMs ?? 0), chargeId: r.chargeId }));
+  const ledgers = await readLedgers(
+    orders.map((o) => o.orderId),
+    { payment: system.stubUrl('payment'), inventory: system.stubUrl('inventory') },
+  );
+  const invariants = checkInvariants(orders, ledgers, records.length - answered.length, killAt === undefined ? {} : { paymentLedgerLostBeforeMs: killAt });
+
+  const circuits: Record<string, { fromMs: number; toMs: number; state: string }[]> = {};
+  for (const [name, samples] of Object.entries(monitor.data.circuits)) circuits[name] = stateIntervals(samples, endMs);
+
+  return {
+    spec,
+    startedAt: startedAtIso,
+    description: scenario.description,
+    summary,
+    duringFault,
+    events: applied.map((a) => ({ label: a.event.label, phase: a.event.phase, atMs: Math.round(a.appliedAtMs), doneAtMs: Math.round(a.doneAtMs), ...(a.error ? { error: a.error } : {}) })),
+    watch: scenario.watch,
+    openAfterFaultMs: openAfterFaultMs === null ? null : Math.round(openAfterFaultMs),
+    closedAfterRecoveryMs: closedAfterRecoveryMs === null ? null : Math.round(closedAfterRecoveryMs),
+    circuits,
+    queue: { peak: drain.peak, drainMs: drain.drainMs === null ? null : Math.round(drain.drainMs), drainRate: drain.rate, parked, settledAfterMs: Math.round(settledAfterMs) },
+    breakerCalls: breakerCounts(monitor.data.lastMetrics),
+    invariants,
+    worker: workerChargeRate(orders, ledgers),
+    perSecond: perSecond(records, Math.max(spec.durationMs, 1)),
+    queueSeries: monitor.data.queue.map((q) => ({ atMs: Math.round(q.atMs), depth: q.depth })),
+    generatorCpu: Math.round(generatorCpu * 100) / 100,
+  };
+}
