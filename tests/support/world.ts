@@ -33,24 +33,9 @@ export function amqpPrefix(label: string): string {
   return `test-root-${label}-${process.pid}-${randomBytes(3).toString('hex')}.`;
 }
 
-/** Polls until `probe` returns something truthy; fails after the deadline with the last value. */
-export async function waitFor<T>(probe: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 25, message = 'condition' } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (last) return last as NonNullable<T>;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`waitFor: ${message} not met within ${timeoutMs} ms (last: ${lastError ? String(lastError) : JSON.stringify(last)})`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+/** Polls until `probe` returns something truthy; one poller for every suite. */
+import { waitFor } from '../../services/checkout/src/testing/world.test.util';
+export { waitFor };
 
 /** Every line every captured logger wrote (one JSON entry each). */
 export class LogCapture {

@@ -12,28 +12,15 @@ import { createShippingApp, type ShippingApp, configSchema as shippingSchema } f
 import { connectBroker, createCheckout, type Checkout, createClients } from '../app';
 import { type CheckoutConfig, configSchema } from '../config';
 import { type PaymentRetryWorker, startPaymentRetryWorker } from '../payment-retry';
+import { waitFor as pollUntil } from '../../../../shared/messaging/src/testing/harness';
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const ADMIN_TOKEN = 'checkout-test-admin-token';
 const stubEnv = { NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', FAULTS_ENABLED: 'true', ADMIN_TOKEN };
 
-/** Polls until `probe` returns something truthy; fails after the deadline with the last value. */
-export async function waitFor<T>(probe: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 20, message = 'condition' } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (last) return last as NonNullable<T>;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`waitFor: ${message} not met within ${timeoutMs} ms (last: ${lastError ? String(lastError) : JSON.stringify(last)})`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+/** Polls until `probe` returns something truthy (the messaging harness's poller, with checkout's longer defaults). */
+export function waitFor<T>(probe: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; message?: string } = {}): Promise<NonNullable<T>> {
+  return pollUntil(probe, { timeoutMs: 10_000, intervalMs: 20, ...options });
 }
 
 /** A clock that moves only when told (the stock cache's age). */
