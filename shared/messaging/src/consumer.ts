@@ -2,7 +2,7 @@ import type { Channel, ConsumeMessage, Options } from 'amqplib';
 import { settleBy, sleep } from './backoff';
 import { describeError, HandlerTimeoutError, isPermanentError } from './errors';
 import { Emitter, type Unsubscribe } from './events';
-import { carriedHeaders, HEADERS, type Headers, type ParkedKind, readRetryCount, truncate } from './headers';
+import { carriedHeaders, copyProperties, HEADERS, type Headers, type ParkedKind, readRetryCount, truncate } from './headers';
 import { DEFAULTS, positiveNumber } from './options';
 import type { Session } from './session';
 import { LazyLinkedSignal } from './signals';
@@ -477,16 +477,3 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(describeError(error));
 }
 
-/** The properties a moved message keeps; expiration and priority are deliberately dropped. */
-function copyProperties(msg: ConsumeMessage, headers: Headers): Options.Publish {
-  const p = msg.properties;
-  const out: Options.Publish = { headers };
-  if (typeof p.contentType === 'string') out.contentType = p.contentType;
-  if (typeof p.contentEncoding === 'string') out.contentEncoding = p.contentEncoding;
-  if (typeof p.messageId === 'string') out.messageId = p.messageId;
-  if (typeof p.correlationId === 'string') out.correlationId = p.correlationId;
-  if (typeof p.timestamp === 'number') out.timestamp = p.timestamp;
-  if (typeof p.type === 'string') out.type = p.type;
-  if (typeof p.appId === 'string') out.appId = p.appId;
-  return out;
-}

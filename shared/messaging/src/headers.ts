@@ -1,3 +1,4 @@
+import type { MessageProperties, Options } from 'amqplib';
 /** Header names of the retry pipeline, in one place. */
 export const HEADERS = {
   /** Our own retry counter (x-death no longer counts client republishes on current brokers). */
@@ -61,4 +62,18 @@ export function readRetryCount(headers: Headers | undefined): number | undefined
 /** Header values are capped: a long stack in a header is not worth a 64 KiB frame limit error. */
 export function truncate(text: string, max = 500): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** The properties a moved message keeps; expiration and priority are deliberately dropped. */
+export function copyProperties(msg: { properties: MessageProperties }, headers: Headers): Options.Publish {
+  const p = msg.properties;
+  const out: Options.Publish = { headers };
+  if (typeof p.contentType === 'string') out.contentType = p.contentType;
+  if (typeof p.contentEncoding === 'string') out.contentEncoding = p.contentEncoding;
+  if (typeof p.messageId === 'string') out.messageId = p.messageId;
+  if (typeof p.correlationId === 'string') out.correlationId = p.correlationId;
+  if (typeof p.timestamp === 'number') out.timestamp = p.timestamp;
+  if (typeof p.type === 'string') out.type = p.type;
+  if (typeof p.appId === 'string') out.appId = p.appId;
+  return out;
 }

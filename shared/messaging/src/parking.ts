@@ -1,7 +1,7 @@
 import type { GetMessage, Options } from 'amqplib';
 import type { MessagingConnection } from './connection';
 import { describeError } from './errors';
-import { carriedHeaders, HEADERS, type Headers, type ParkedKind, readRetryCount } from './headers';
+import { carriedHeaders, copyProperties, HEADERS, type Headers, type ParkedKind, readRetryCount } from './headers';
 import { positiveNumber } from './options';
 
 /** A parked message as the tools show it. */
@@ -105,15 +105,7 @@ function replayProperties(msg: GetMessage): Options.Publish {
   headers[HEADERS.retryCount] = 0;
   headers[HEADERS.replayCount] = (readRetryCount({ [HEADERS.retryCount]: p.headers?.[HEADERS.replayCount] }) ?? 0) + 1;
   headers[HEADERS.replayedAt] = new Date().toISOString();
-  const out: Options.Publish = { headers };
-  if (typeof p.contentType === 'string') out.contentType = p.contentType;
-  if (typeof p.contentEncoding === 'string') out.contentEncoding = p.contentEncoding;
-  if (typeof p.messageId === 'string') out.messageId = p.messageId;
-  if (typeof p.correlationId === 'string') out.correlationId = p.correlationId;
-  if (typeof p.timestamp === 'number') out.timestamp = p.timestamp;
-  if (typeof p.type === 'string') out.type = p.type;
-  if (typeof p.appId === 'string') out.appId = p.appId;
-  return out;
+  return copyProperties(msg, headers);
 }
 
 /**
