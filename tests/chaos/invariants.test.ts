@@ -225,7 +225,7 @@ test('orders survive crashes, flapping, broker cuts and restarts: nothing lost, 
         `  accepted (201/202): ${accepted.length} → PAID exactly once and shipped ${paid.length}, FAILED with stock released and customer told ${failed.length}; double charges 0`,
         `  refused (4xx/503) with an order id: ${refusedWithId.length}, none charged, none holding stock`,
         `  settled ${settleMs} ms after healing; work and delay queues empty; parked ${parked.length} (all with a reason; queue ${names.parkingQueue})`,
-        `  worker: charged ${worker.worker.counters.charged}, declined ${worker.worker.counters.declined}, shipped ${worker.worker.counters.shipped}, failed ${worker.worker.counters.failed}, paused ${worker.worker.counters.pausedTimes}×`,
+        `  worker: charged ${worker.worker.counters.charged}, declined ${worker.worker.counters.declined}, shipped ${worker.worker.counters.shipped}, failed ${worker.worker.counters.failed}, abandoned ${worker.worker.counters.abandoned}, paused ${worker.worker.counters.pausedTimes}×`,
         `  schedule: ${events.join('; ')}`,
       ].join('\n'),
     );

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { ConnectionLostError } from '@checkout/messaging';
 import supertest from 'supertest';
 import {
   checkoutConfig,
@@ -233,6 +234,72 @@ describe('payment unavailable', () => {
       expect(available('MOUSE-WL-02')).toBe(before);
       expect(stubs.payment.ledger.chargesFor(res.body.orderId)).toEqual([]);
       expect((await supertest(own.url).get('/health/ready')).status).toBe(503);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
+describe('a payment message whose broker confirm was lost', () => {
+  /** The broker takes the message, then its confirm is lost (`lose` says for which publishes). */
+  const loseConfirms = (own: RunningCheckout, lose: (call: number) => boolean) => {
+    const connection = own.checkout.connection;
+    const publish = connection.publish.bind(connection);
+    let calls = 0;
+    return jest.spyOn(connection, 'publish').mockImplementation(async (body, options) => {
+      await publish(body, options);
+      if (lose(++calls)) throw new ConnectionLostError(options.messageId, { cause: new Error('connection closed before the confirm') });
+    });
+  };
+
+  it('publishes it again and answers 202 once a copy is confirmed: the worker charges once', async () => {
+    const config = checkoutConfig(stubs);
+    const own = await startCheckout(config);
+    await own.checkout.connection.ready();
+    try {
+      setFaults(stubs.payment, { down: true });
+      const spy = loseConfirms(own, (call) => call === 1);
+      const res = await supertest(own.url).post('/checkout').send(order([{ sku: 'CABLE-USBC-2M', quantity: 1 }]));
+      expect(res.status).toBe(202);
+      expect(spy).toHaveBeenCalledTimes(2);
+      const { orderId } = res.body as { orderId: string };
+      expect((await own.checkout.connection.queueDepths()).work.messages).toBe(2);
+      setFaults(stubs.payment, {});
+      const worker = await startWorker(config);
+      workers.push(worker);
+      await waitFor(async () => (await own.checkout.connection.queueDepths()).work.messages === 0 && worker.worker.consumer.stats().handled >= 2, {
+        message: 'both copies handled',
+      });
+      expect(stubs.payment.ledger.chargesFor(orderId)).toEqual([expect.objectContaining({ status: 'CAPTURED' })]);
+      await worker.stop();
+      workers.splice(workers.indexOf(worker), 1);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('answers 503 with the stock released when no copy is confirmed, and the worker never charges the copy the broker held', async () => {
+    const config = checkoutConfig(stubs);
+    const own = await startCheckout(config);
+    await own.checkout.connection.ready();
+    try {
+      setFaults(stubs.payment, { down: true });
+      loseConfirms(own, () => true);
+      const before = available('STAND-LAPTOP');
+      const res = await supertest(own.url).post('/checkout').send(order([{ sku: 'STAND-LAPTOP', quantity: 1 }]));
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ status: 'REJECTED', error: 'PAYMENT_UNAVAILABLE' });
+      expect(available('STAND-LAPTOP')).toBe(before);
+      const { orderId } = res.body as { orderId: string };
+      setFaults(stubs.payment, {});
+      const worker = await startWorker(config);
+      workers.push(worker);
+      await waitFor(() => worker.worker.counters.abandoned >= 1, { message: 'held copy skipped' });
+      await waitFor(async () => (await own.checkout.connection.queueDepths()).work.messages === 0, { message: 'queue drained' });
+      expect(stubs.payment.ledger.chargesFor(orderId)).toEqual([]);
+      expect(worker.worker.counters.charged).toBe(0);
+      await worker.stop();
+      workers.splice(workers.indexOf(worker), 1);
     } finally {
       await own.stop();
     }

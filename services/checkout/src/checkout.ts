@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isBulkheadFullError, isCircuitOpenError, isTimeoutError } from '@checkout/breaker';
+import { isConnectionLostError, isPublishTimeoutError } from '@checkout/messaging';
 import { getRequestId, isUpstreamError, type Logger } from '@checkout/service-kit';
 import NodeCache from 'node-cache';
 import { ContractError, type InventoryClient, type Reservation } from './clients/inventory';
@@ -84,6 +85,9 @@ type StockVerdict = { ok: true } | { ok: false; answer: CheckoutAnswer };
  * 4. shipping for a paid order; deferred to the worker when shipping fails (the order stays paid);
  * 5. notification, fire-and-forget.
  */
+/** Waits before each new copy of a payment message whose confirm was lost: about 2 s in all. */
+const REPUBLISH_DELAYS_MS = [100, 200, 300, 400, 500, 500];
+
 export class CheckoutFlow {
   private readonly clock: () => number;
   private readonly newOrderId: () => string;
@@ -219,10 +223,13 @@ export class CheckoutFlow {
     logger.warn('payment unavailable: queueing the charge', { orderId, error });
     try {
       await this.deps.retryQueue.publish(message);
-    } catch (publishError) {
-      // A call that reached payment (timeout, reset) may have captured before its answer was lost:
-      // ask before telling the customer "nothing charged".
-      const captured = isCircuitOpenError(error) || isBulkheadFullError(error) ? undefined : await this.findCapture(orderId);
+    } catch (firstError) {
+      const publishError = await this.republishIfHeld(message, firstError);
+      if (publishError === undefined) return this.queued(message, error, warnings, money);
+      // A call that reached payment (timeout, reset) may have captured before its answer was lost,
+      // and so may the worker from a copy the broker held: ask before telling the customer "nothing charged".
+      const reachedPayment = !isCircuitOpenError(error) && !isBulkheadFullError(error);
+      const captured = reachedPayment || mayBeHeld(firstError) ? await this.findCapture(orderId) : undefined;
       if (captured !== undefined) {
         logger.warn('payment answered late: the charge went through', { orderId });
         return { chargeId: captured };
@@ -236,6 +243,36 @@ export class CheckoutFlow {
         'retry-queue: unavailable',
       ]);
     }
+    return this.queued(message, error, warnings, money);
+  }
+
+  /**
+   * A publish whose confirm was lost (confirm timeout, connection dropped after sending) may
+   * still be held by the broker, and the worker would charge it: answering 503 "nothing charged"
+   * would then be a lie. Publish it again (the same messageId: a second copy is a replay for the
+   * worker) while the connection comes back, so the answer can be an honest 202. Resolves to the
+   * error that stands, or undefined once a copy is confirmed. Should every copy fail, the worker
+   * still never charges it: checkout releases the reservation, and the worker skips an order
+   * whose reservation was released.
+   */
+  private async republishIfHeld(message: RetryMessage, error: unknown): Promise<unknown> {
+    if (!mayBeHeld(error)) return error;
+    let last = error;
+    for (const delayMs of REPUBLISH_DELAYS_MS) {
+      await sleep(delayMs, undefined, { ref: false });
+      try {
+        await this.deps.retryQueue.publish(message);
+        this.deps.logger.info('payment queued on a second try after a lost confirm', { orderId: message.orderId });
+        return undefined;
+      } catch (again) {
+        last = again;
+      }
+    }
+    return last;
+  }
+
+  private queued(message: RetryMessage, error: unknown, warnings: string[], money: { total: number; currency: string }): CheckoutAnswer {
+    const { orderId } = message;
     this.deps.orders.record({ orderId, status: 'PENDING_PAYMENT', reservationId: message.reservationId, ...money, warnings: [] });
     this.deps.notification.notify({ orderId, customerId: message.customerId, type: 'PAYMENT_PENDING' });
     return {
@@ -363,6 +400,11 @@ export class CheckoutFlow {
     }
     this.stopping.abort(new Error('checkout is shutting down'));
   }
+}
+
+/** A publish that failed after the message went out: the broker may hold it. */
+function mayBeHeld(publishError: unknown): boolean {
+  return isPublishTimeoutError(publishError) || isConnectionLostError(publishError);
 }
 
 function reject(httpStatus: number, orderId: string, error: string, message: string, warnings: string[], extra: Record<string, unknown> = {}): CheckoutAnswer {

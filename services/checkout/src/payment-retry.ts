@@ -23,7 +23,7 @@ export interface PaymentRetryDeps {
 export interface PaymentRetryWorker {
   readonly consumer: RetryingConsumer<RetryMessage>;
   /** What it did, for tests and logs. */
-  readonly counters: { charged: number; declined: number; shipped: number; failed: number; pausedTimes: number };
+  readonly counters: { charged: number; declined: number; shipped: number; failed: number; abandoned: number; pausedTimes: number };
   close(): Promise<void>;
 }
 
@@ -43,11 +43,16 @@ export interface PaymentRetryWorker {
  */
 export async function startPaymentRetryWorker(deps: PaymentRetryDeps): Promise<PaymentRetryWorker> {
   const { payment, inventory, shipping, notification, logger } = deps;
-  const counters = { charged: 0, declined: 0, shipped: 0, failed: 0, pausedTimes: 0 };
+  const counters = { charged: 0, declined: 0, shipped: 0, failed: 0, abandoned: 0, pausedTimes: 0 };
 
   const handle = async (message: RetryMessage, context: DeliveryContext): Promise<void> => {
     const { orderId } = message;
     try {
+      if (message.kind === 'payment' && (await wasAbandoned(message))) {
+        counters.abandoned++;
+        logger.warn('order refused before its payment (reservation released): not charging', { orderId, reservationId: message.reservationId });
+        return;
+      }
       const answer = await payment.charge(
         { orderId, customerId: message.customerId, amount: message.amount, currency: message.currency, paymentToken: message.paymentToken },
         context.signal,
@@ -81,6 +86,17 @@ export async function startPaymentRetryWorker(deps: PaymentRetryDeps): Promise<P
     logger.info('deferred order completed', { orderId, kind: message.kind, attempt: context.retryCount });
   };
 
+  /**
+   * Checkout answered 503 and released the reservation although the broker held this message
+   * (its confirm was lost), or the order already failed for good: charging it now would take
+   * money for an order the customer was told did not happen. A reservation inventory no longer
+   * knows (inventory restarted) is not a refusal. A failed look-up is transient (retried).
+   */
+  const wasAbandoned = async (message: RetryMessage): Promise<boolean> => {
+    const reservations = await inventory.reservationsOf(message.orderId);
+    return reservations.some((r) => r.reservationId === message.reservationId && r.status === 'RELEASED');
+  };
+
   /** The last attempt failed: stock back, customer told; the caller parks the message. */
   const giveUp = async (message: RetryMessage, error: unknown): Promise<void> => {
     counters.failed++;
@@ -88,7 +104,7 @@ export async function startPaymentRetryWorker(deps: PaymentRetryDeps): Promise<P
     try {
       await inventory.release(message.reservationId);
     } catch (releaseError) {
-      // Parked anyway; replaying the parked message retries the whole order, the release included.
+      // Parked anyway; replaying the parked message retries the whole order (while its stock is still held).
       logger.error('reservation not released after the last attempt', { orderId: message.orderId, error: releaseError });
     }
     notification.notify({
