@@ -7,6 +7,9 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PassThrough } from 'node:stream';
 import { type Checkout, type CheckoutConfig, configSchema as checkoutSchema, connectBroker, createCheckout, createClients, startPaymentRetryWorker, type PaymentRetryWorker } from '@checkout/checkout';
@@ -100,13 +103,15 @@ export async function startStubs(options: WorldOptions = {}): Promise<Stubs> {
   };
 }
 
-export function checkoutConfig(stubs: Stubs, prefix: string, env: Record<string, string> = {}): CheckoutConfig {
-  return loadConfig(checkoutSchema, {
+/** Checkout's (and the worker's) environment against these stubs and this prefix: what `checkoutConfig` loads, and what a real process gets. */
+export function checkoutEnv(stubs: Pick<Stubs, 'urls'>, prefix: string, env: Record<string, string> = {}): Record<string, string> {
+  return {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     PORT: '0',
     AMQP_URL,
     AMQP_PREFIX: prefix,
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'checkout-data-')),
     RETRY_TIERS: '100ms,200ms',
     RETRY_MAX_ATTEMPTS: '3',
     PUBLISH_CONFIRM_TIMEOUT_MS: '2000',
@@ -114,7 +119,40 @@ export function checkoutConfig(stubs: Stubs, prefix: string, env: Record<string,
     PAYMENT_SLOW_CALL_MS: '300',
     ...stubs.urls,
     ...env,
-  });
+  };
+}
+
+export function checkoutConfig(stubs: Stubs, prefix: string, env: Record<string, string> = {}): CheckoutConfig {
+  return loadConfig(checkoutSchema, checkoutEnv(stubs, prefix, env));
+}
+
+/**
+ * A connection of the test's own to the topology of `config` (straight to the broker, declared
+ * with the same arguments): to read queue depths and consumers while services run as processes,
+ * and to delete the topology afterwards (`deleteTopology()`, then `close()`).
+ */
+export async function observeTopology(config: CheckoutConfig, name = `root-suite-observer-${config.AMQP_PREFIX}`): Promise<MessagingConnection> {
+  const connection = await connectBroker({ ...config, AMQP_URL }, name);
+  await connection.ready();
+  return connection;
+}
+
+/** The charges payment's ledger holds for an order, read over HTTP (`GET /charges?orderId=`). */
+export async function chargesOf(paymentUrl: string, orderId: string): Promise<{ chargeId: string; status: string }[]> {
+  const response = await fetch(`${paymentUrl}/charges?orderId=${encodeURIComponent(orderId)}`);
+  if (response.status !== 200) throw new Error(`GET /charges?orderId=${orderId}: ${response.status}`);
+  return ((await response.json()) as { charges: { chargeId: string; status: string }[] }).charges;
+}
+
+/** How many CAPTURED charges payment's ledger holds for each order (`GET /charges?orderId=`, a few at a time). */
+export async function capturesByOrder(paymentUrl: string, orderIds: readonly string[]): Promise<Map<string, number>> {
+  const result = new Map<string, number>();
+  for (let i = 0; i < orderIds.length; i += 20) {
+    const batch = orderIds.slice(i, i + 20);
+    const counts = await Promise.all(batch.map(async (id) => (await chargesOf(paymentUrl, id)).filter((c) => c.status === 'CAPTURED').length));
+    batch.forEach((id, n) => result.set(id, counts[n]!));
+  }
+  return result;
 }
 
 export interface RunningCheckout {
@@ -130,7 +168,9 @@ export interface RunningCheckout {
  */
 export async function startCheckout(config: CheckoutConfig, logger?: Logger, options: { connectionName?: string } = {}): Promise<RunningCheckout> {
   const own = options.connectionName === undefined ? undefined : await connectBroker(config, options.connectionName);
-  const checkout = await createCheckout(config, { ...(logger ? { logger } : {}), ...(own ? { connection: own } : {}) });
+  // Each instance its own journal (a second instance, as in a hand-over, must not share it).
+  const dataDir = mkdtempSync(join(tmpdir(), 'checkout-data-'));
+  const checkout = await createCheckout({ ...config, DATA_DIR: dataDir }, { ...(logger ? { logger } : {}), ...(own ? { connection: own } : {}) });
   await waitFor(() => checkout.connection.isReady, { message: 'checkout connected to RabbitMQ' });
   const running = await start(checkout.service, { port: 0, shutdownTimeoutMs: 1_000 });
   return {
@@ -141,6 +181,7 @@ export async function startCheckout(config: CheckoutConfig, logger?: Logger, opt
       if (checkout.connection.isReady) await checkout.connection.deleteTopology().catch(() => {});
       await running.shutdown();
       await own?.close({ timeoutMs: 1_000 });
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -180,4 +221,14 @@ export async function closeConnectionFromBroker(name: string): Promise<void> {
   const line = stdout.split('\n').find((l) => l.includes(`{"connection_name","${name}"}`));
   if (!line) throw new Error(`no broker connection named ${name}`);
   await run('rabbitmqctl', ['close_connection', line.split('\t')[0]!, 'closed by the root chaos suite']);
+}
+
+/** `PUT /admin/faults` on a stub (with this world's admin token); `{}` heals it. */
+export async function putFaults(serviceUrl: string, settings: object): Promise<void> {
+  const response = await fetch(`${serviceUrl}/admin/faults`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(settings),
+  });
+  if (response.status !== 200) throw new Error(`PUT ${serviceUrl}/admin/faults ${JSON.stringify(settings)}: ${response.status} ${await response.text()}`);
 }

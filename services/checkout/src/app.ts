@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { connect, type MessagingConnection } from '@checkout/messaging';
 import { createApp, fieldErrors, getRequestId, HttpError, type Logger, type Service } from '@checkout/service-kit';
 import type { Request, Response, Router } from 'express';
@@ -11,6 +12,7 @@ import { ShippingClient } from './clients/shipping';
 import { type CheckoutConfig, SERVICE_NAME } from './config';
 import { dashboardFor } from './dashboard';
 import { IdempotencyStore } from './idempotency';
+import { Journal } from './journal';
 import { type CheckoutAnswer, checkoutBodySchema } from './model';
 import { Orders } from './orders';
 
@@ -63,6 +65,7 @@ export interface Checkout {
   readonly connection: MessagingConnection;
   readonly orders: Orders;
   readonly stockCache: StockCache;
+  readonly journal: Journal;
 }
 
 function send(res: Response, answer: CheckoutAnswer, replayed = false): void {
@@ -76,7 +79,8 @@ export async function createCheckout(config: CheckoutConfig, options: CheckoutOp
   let checkout!: Checkout;
   /** Open SSE answers of /circuits/stream: ended when draining starts. */
   const streams = new Set<() => void>();
-  const idempotency = new IdempotencyStore(config.IDEMPOTENCY_TTL_SECONDS);
+  const journal = Journal.open(join(config.DATA_DIR, 'checkout.journal'));
+  const idempotency = new IdempotencyStore(config.IDEMPOTENCY_TTL_SECONDS, journal);
   const service = createApp({
     name: SERVICE_NAME,
     config,
@@ -91,7 +95,7 @@ export async function createCheckout(config: CheckoutConfig, options: CheckoutOp
     for (const end of [...streams]) end();
   });
   const stockCache = new StockCache(config.STOCK_CACHE_TTL_SECONDS);
-  const orders = new Orders(clients.inventory, clients.payment, clients.shipping);
+  const orders = new Orders(clients.inventory, clients.payment, clients.shipping, journal);
   const retryQueue: RetryPublisher = {
     publish: (message) => connection.publish(message, { messageId: `${message.kind}:${message.orderId}`, ...correlation() }),
   };
@@ -99,12 +103,18 @@ export async function createCheckout(config: CheckoutConfig, options: CheckoutOp
     ...clients,
     retryQueue,
     orders,
+    journal,
     stockCache,
     logger: service.logger,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.newOrderId ? { newOrderId: options.newOrderId } : {}),
   });
-  checkout = { service, flow, clients, connection, orders, stockCache };
+  checkout = { service, flow, clients, connection, orders, stockCache, journal };
+  // What an earlier process left unfinished: orders cut short before their answer, repairs.
+  const recovered = idempotency.restore((orderId, request) => flow.recover(orderId, request));
+  const resumed = flow.resumeRepairs();
+  if (journal.skipped > 0) service.logger.warn('journal lines that could not be read were skipped', { skipped: journal.skipped });
+  if (recovered + resumed > 0) service.logger.info('resuming what the last run left unfinished', { interruptedOrders: recovered, repairs: resumed });
 
   for (const client of Object.values(clients)) {
     service.registerBreaker(client.breaker);
@@ -118,6 +128,7 @@ export async function createCheckout(config: CheckoutConfig, options: CheckoutOp
   service.onClose('caches', () => {
     stockCache.close();
     idempotency.close();
+    journal.close();
   });
   if (options.connection === undefined) service.onClose('broker', () => connection.close());
   return checkout;
@@ -178,9 +189,9 @@ function checkoutRoutes(router: Router, checkout: () => Checkout, idempotency: I
       res.status(400).json({ error: 'VALIDATION_FAILED', message: 'Invalid checkout request', orderId: null, status: 'REJECTED', warnings: [], fields, requestId: getRequestId() });
       return;
     }
-    const run = async (): Promise<CheckoutAnswer> => {
+    const run = async (orderId?: string): Promise<CheckoutAnswer> => {
       try {
-        return await checkout().flow.place(parsed.data);
+        return await checkout().flow.place(parsed.data, orderId);
       } catch (error) {
         if (error instanceof ContractError) throw new HttpError(502, 'BAD_GATEWAY', 'A dependency gave an unexpected answer', { cause: error });
         throw error;
@@ -190,7 +201,7 @@ function checkoutRoutes(router: Router, checkout: () => Checkout, idempotency: I
       send(res, await run());
       return;
     }
-    const outcome = idempotency.begin(key.data, parsed.data);
+    const outcome = idempotency.begin(key.data, parsed.data, () => checkout().flow.orderIdFor());
     if (outcome.kind === 'mismatch') {
       throw new HttpError(409, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different body', {
         details: { orderId: null, status: 'REJECTED', warnings: [] },
@@ -200,7 +211,7 @@ function checkoutRoutes(router: Router, checkout: () => Checkout, idempotency: I
       send(res, await outcome.answer, true);
       return;
     }
-    const answer = run();
+    const answer = run(outcome.orderId);
     outcome.complete(answer);
     send(res, await answer);
   });

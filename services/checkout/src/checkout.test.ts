@@ -1,6 +1,9 @@
 import http from 'node:http';
 import { ConnectionLostError } from '@checkout/messaging';
+import { join } from 'node:path';
 import supertest from 'supertest';
+import { IdempotencyStore } from './idempotency';
+import { Journal } from './journal';
 import {
   checkoutConfig,
   ManualClock,
@@ -363,6 +366,110 @@ describe('GET /orders/:id', () => {
       expect((await get(pending.body.orderId)).body).toMatchObject({ status: 'PENDING_PAYMENT' });
       const unknown = await get('ord_nope');
       expect(unknown.status).toBe(404);
+    } finally {
+      await restarted.stop();
+    }
+  });
+});
+
+describe('across a restart of checkout (the journal in DATA_DIR)', () => {
+  const config = () => checkoutConfig(stubs);
+  const body = (items: { sku: string; quantity: number }[], token = 'tok_visa') => order(items, token);
+
+  it('replays an Idempotency-Key answered before the restart: no second reservation or charge', async () => {
+    const shared = config();
+    const first = await startCheckout(shared);
+    const request = body([{ sku: 'HUB-USBC-7', quantity: 1 }]);
+    const placed = await supertest(first.url).post('/checkout').set('Idempotency-Key', 'restart-key-1').send(request);
+    expect(placed.status).toBe(201);
+    await first.stop();
+    const stock = available('HUB-USBC-7');
+
+    const second = await startCheckout(shared);
+    try {
+      const again = await supertest(second.url).post('/checkout').set('Idempotency-Key', 'restart-key-1').send(request);
+      expect(again.status).toBe(201);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.body.orderId).toBe(placed.body.orderId);
+      expect(available('HUB-USBC-7')).toBe(stock);
+      expect(stubs.payment.ledger.chargesFor(placed.body.orderId)).toHaveLength(1);
+      const other = await supertest(second.url).post('/checkout').set('Idempotency-Key', 'restart-key-1').send(body([{ sku: 'HUB-USBC-7', quantity: 2 }]));
+      expect(other.status).toBe(409);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('keeps why an order failed (a 503 with nothing charged reads NOT_ACCEPTED, not a generic reason)', async () => {
+    const shared = checkoutConfig(stubs, { AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' });
+    const first = await startCheckout(shared);
+    setFaults(stubs.payment, { down: true });
+    const refused = await supertest(first.url).post('/checkout').send(body([{ sku: 'MOUSE-WL-02', quantity: 1 }]));
+    expect(refused.status).toBe(503);
+    await first.stop();
+    setFaults(stubs.payment, {});
+
+    const second = await startCheckout(shared);
+    try {
+      const status = await supertest(second.url).get(`/orders/${refused.body.orderId}`);
+      expect(status.body).toMatchObject({ status: 'FAILED', reason: expect.stringMatching(/^NOT_ACCEPTED/) });
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('resumes a release that was still being retried when checkout stopped', async () => {
+    const shared = checkoutConfig(stubs, { SHUTDOWN_TIMEOUT_MS: '1000' });
+    const first = await startCheckout(shared);
+    setFaults(stubs.inventory, { errorRate: 1, errorStatus: 503, routes: ['DELETE /reservations/:id'] });
+    const before = available('HEADSET-NC');
+    const declined = await supertest(first.url).post('/checkout').send(body([{ sku: 'HEADSET-NC', quantity: 1 }], 'tok_decline'));
+    expect(declined.status).toBe(402);
+    expect(declined.body.stockReleased).toBe(false);
+    await first.stop(); // the release is still failing: it stays in the journal
+    expect(available('HEADSET-NC')).toBe(before - 1);
+    setFaults(stubs.inventory, {});
+
+    const second = await startCheckout(shared);
+    try {
+      await waitFor(() => available('HEADSET-NC') === before, { message: 'the next start released the stock' });
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('settles orders whose request was cut short by a crash: a paid one is shipped and replayed as 201, an unpaid one undone', async () => {
+    const shared = config();
+    const request = body([{ sku: 'KB-MECH-01', quantity: 1 }]);
+    const at = Date.now();
+    // What a checkout that was killed mid-request leaves: the key and request journaled, no answer;
+    // here the first order had been charged, the second only reserved.
+    const journal = Journal.open(join(shared.DATA_DIR, 'checkout.journal'));
+    const fingerprint = IdempotencyStore.fingerprint(request);
+    journal.set('key:crash-paid', { fingerprint, orderId: 'ord_crash_paid', at, request });
+    journal.set('key:crash-unpaid', { fingerprint, orderId: 'ord_crash_unpaid', at, request });
+    journal.close();
+    const stock = available('KB-MECH-01');
+    stubs.inventory.inventory.reserve('ord_crash_paid', [{ sku: 'KB-MECH-01', quantity: 1 }]);
+    stubs.inventory.inventory.reserve('ord_crash_unpaid', [{ sku: 'KB-MECH-01', quantity: 1 }]);
+    await stubs.payment.ledger.charge('ord_crash_paid', { orderId: 'ord_crash_paid', customerId: 'c-42', amount: 8_999, currency: 'EUR', paymentToken: 'tok_visa' });
+
+    const restarted = await startCheckout(shared);
+    try {
+      const paid = await supertest(restarted.url).post('/checkout').set('Idempotency-Key', 'crash-paid').send(request);
+      expect(paid.status).toBe(201);
+      expect(paid.body).toMatchObject({ orderId: 'ord_crash_paid', status: 'SHIPPING_SCHEDULED' });
+      expect(stubs.shipping.book.shipmentsFor('ord_crash_paid')).toHaveLength(1);
+      expect(stubs.payment.ledger.chargesFor('ord_crash_paid')).toHaveLength(1);
+
+      // Not paid: undone at start (nobody was told anything), its reason kept; the key is free again.
+      await waitFor(() => available('KB-MECH-01') === stock - 1, { message: 'the unpaid order released' });
+      const undone = await supertest(restarted.url).get('/orders/ord_crash_unpaid');
+      expect(undone.body).toMatchObject({ status: 'FAILED', reason: expect.stringMatching(/^INTERRUPTED/) });
+      expect(stubs.payment.ledger.chargesFor('ord_crash_unpaid')).toEqual([]);
+      const retried = await supertest(restarted.url).post('/checkout').set('Idempotency-Key', 'crash-unpaid').send(request);
+      expect(retried.status).toBe(201);
+      expect(retried.body.orderId).not.toBe('ord_crash_unpaid');
     } finally {
       await restarted.stop();
     }

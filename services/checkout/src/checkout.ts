@@ -7,7 +7,8 @@ import NodeCache from 'node-cache';
 import { ContractError, type InventoryClient, type Reservation } from './clients/inventory';
 import type { NotificationClient } from './clients/notification';
 import type { PaymentClient } from './clients/payment';
-import type { ShippingClient } from './clients/shipping';
+import type { ShipmentRequest, ShippingClient } from './clients/shipping';
+import type { Journal } from './journal';
 import type { CheckoutAnswer, CheckoutRequest, OrderStatus, RetryMessage } from './model';
 import type { Orders } from './orders';
 
@@ -51,9 +52,19 @@ export interface CheckoutDeps {
   orders: Orders;
   stockCache: StockCache;
   logger: Logger;
+  /** Where repairs still to be done are kept across a restart (none: this process's memory only). */
+  journal?: Journal;
   clock?: () => number;
   newOrderId?: () => string;
 }
+
+/** Work checkout finishes off the response path, retried until done; journaled, so a restart resumes it. */
+export type Repair =
+  | { kind: 'release'; orderId: string; reservationId: string }
+  | { kind: 'orphan release'; orderId: string }
+  | { kind: 'shipment'; orderId: string; shipment: ShipmentRequest };
+
+const REPAIR = 'repair:';
 
 /** Why a dependency call failed, in words fit for a warning (no internals, no data). */
 export function describeFailure(error: unknown): string {
@@ -99,8 +110,12 @@ export class CheckoutFlow {
     this.newOrderId = deps.newOrderId ?? (() => `ord_${randomUUID()}`);
   }
 
-  async place(request: CheckoutRequest): Promise<CheckoutAnswer> {
-    const orderId = this.newOrderId();
+  /** A new order id (the id `place` uses unless given one). */
+  orderIdFor(): string {
+    return this.newOrderId();
+  }
+
+  async place(request: CheckoutRequest, orderId = this.newOrderId()): Promise<CheckoutAnswer> {
     const warnings: string[] = [];
     const items = combineItems(request.items);
     const { logger } = this.deps;
@@ -198,8 +213,7 @@ export class CheckoutFlow {
       } catch (publishError) {
         logger.error('shipping could not be deferred', { orderId, error: publishError });
         // Neither shipping nor the queue: keep trying from here (the order is paid, it must ship).
-        const shipment = { orderId, address: request.shippingAddress, items };
-        this.retryInBackground('shipment', orderId, async () => void (await this.deps.shipping.schedule(shipment)));
+        this.repair({ kind: 'shipment', orderId, shipment: { orderId, address: request.shippingAddress, items } });
         warnings.push(`shipping: ${describeFailure(error)}; the shipment will be scheduled later`);
       }
     }
@@ -209,6 +223,63 @@ export class CheckoutFlow {
     this.deps.notification.notify({ orderId, customerId: request.customerId, type: 'ORDER_CONFIRMED' });
     logger.info('order placed', { orderId, status, total: money.total });
     return { httpStatus: 201, body: { orderId, status, warnings, ...money, chargeId, ...(shipmentId ? { shipmentId } : {}) } };
+  }
+
+  /**
+   * An order whose request was cut short by the end of an earlier checkout process (its
+   * Idempotency-Key was journaled, its answer was not): nobody was told anything about it. A
+   * captured charge means it stands: it is shipped and answered 201. Otherwise it is undone:
+   * its stock released (the worker skips any queued copy of its payment once it is), and
+   * answered 503 so that the client's retry with the same key places it again. Keeps asking
+   * until inventory and payment answer; the replays of the key wait for this answer.
+   */
+  async recover(orderId: string, request: CheckoutRequest): Promise<CheckoutAnswer> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.settleInterrupted(orderId, request);
+      } catch (error) {
+        this.deps.logger.warn('interrupted order not settled yet', { orderId, attempt, error });
+        await sleep(Math.min(10_000, 200 * 2 ** attempt), undefined, { signal: this.stopping.signal, ref: false });
+      }
+    }
+  }
+
+  private async settleInterrupted(orderId: string, request: CheckoutRequest): Promise<CheckoutAnswer> {
+    const { inventory, payment, shipping, notification, orders, logger } = this.deps;
+    const [reservations, charges] = await Promise.all([inventory.reservationsOf(orderId), payment.chargesOf(orderId)]);
+    const reservation = reservations[0];
+    const money = reservation ? { total: reservation.total, currency: reservation.currency } : {};
+    const captured = charges.find((charge) => charge.status === 'CAPTURED');
+    const warnings: string[] = [];
+    if (captured) {
+      const shipment: ShipmentRequest = { orderId, address: request.shippingAddress, items: combineItems(request.items) };
+      let status: OrderStatus = 'PAID';
+      let shipmentId: string | undefined;
+      try {
+        shipmentId = (await shipping.schedule(shipment)).shipmentId; // shipping returns the order's shipment if it exists
+        status = 'SHIPPING_SCHEDULED';
+      } catch (error) {
+        this.repair({ kind: 'shipment', orderId, shipment });
+        warnings.push(`shipping: ${describeFailure(error)}; the shipment will be scheduled later`);
+      }
+      orders.record({ orderId, status, chargeId: captured.chargeId, ...(shipmentId ? { shipmentId } : {}), ...money, warnings: [] });
+      notification.notify({ orderId, customerId: request.customerId, type: 'ORDER_CONFIRMED' });
+      logger.info('interrupted order recovered: it was paid', { orderId, status });
+      return { httpStatus: 201, body: { orderId, status, warnings, ...money, chargeId: captured.chargeId, ...(shipmentId ? { shipmentId } : {}) } };
+    }
+    for (const held of reservations.filter((r) => r.status === 'HELD')) await inventory.release(held.reservationId);
+    const declined = charges.find((charge) => charge.status === 'DECLINED');
+    if (declined) {
+      orders.record({ orderId, status: 'FAILED', reason: 'PAYMENT_DECLINED', ...money, warnings: [] });
+      logger.info('interrupted order recovered: it was declined', { orderId });
+      return {
+        httpStatus: 402,
+        body: { orderId, status: 'FAILED', error: 'PAYMENT_DECLINED', message: 'The payment was declined', reason: declined.reason ?? 'declined', stockReleased: true, warnings, ...money },
+      };
+    }
+    orders.record({ orderId, status: 'FAILED', reason: 'INTERRUPTED: checkout stopped before answering; nothing was charged', ...money, warnings: [] });
+    logger.info('interrupted order undone: nothing was charged, its stock is released', { orderId });
+    return reject(503, orderId, 'ORDER_INTERRUPTED', 'Checkout stopped while placing this order; nothing was charged and no stock is held. Retry with the same key.', warnings);
   }
 
   /** Payment is unavailable: queue the charge (confirmed) → 202, or give the stock back → 503. */
@@ -345,7 +416,7 @@ export class CheckoutFlow {
       return true;
     } catch (error) {
       this.deps.logger.warn('reservation not released yet: retrying in the background', { orderId, reservationId, error });
-      this.retryInBackground('release', orderId, () => this.deps.inventory.release(reservationId));
+      this.repair({ kind: 'release', orderId, reservationId });
       warnings.push(`inventory: ${describeFailure(error)}; the reserved stock will be released shortly`);
       return false;
     }
@@ -353,35 +424,69 @@ export class CheckoutFlow {
 
   /** A reservation may have been made although its answer was lost: find it and give it back. */
   private releaseOrphan(orderId: string): void {
-    this.retryInBackground('orphan release', orderId, async () => {
-      for (const reservation of await this.deps.inventory.reservationsOf(orderId)) {
-        if (reservation.status === 'HELD') await this.deps.inventory.release(reservation.reservationId);
-      }
-    }, 500);
+    this.repair({ kind: 'orphan release', orderId }, 500);
+  }
+
+  private async runRepair(repair: Repair): Promise<void> {
+    switch (repair.kind) {
+      case 'release':
+        return this.deps.inventory.release(repair.reservationId);
+      case 'orphan release':
+        for (const reservation of await this.deps.inventory.reservationsOf(repair.orderId)) {
+          if (reservation.status === 'HELD') await this.deps.inventory.release(reservation.reservationId);
+        }
+        return;
+      case 'shipment':
+        await this.deps.shipping.schedule(repair.shipment);
+        return;
+    }
+  }
+
+  /** Repairs journaled by an earlier process that did not get to finish them: run them now. */
+  resumeRepairs(): number {
+    const journal = this.deps.journal;
+    if (!journal) return 0;
+    let resumed = 0;
+    for (const [key, repair] of [...journal.list<Repair>(REPAIR)]) {
+      resumed += 1;
+      this.deps.logger.info(`resuming a ${repair.kind} left by an earlier run`, { orderId: repair.orderId });
+      this.retryInBackground(repair, key);
+    }
+    return resumed;
+  }
+
+  private repair(repair: Repair, firstDelayMs = 0): void {
+    const key = `${REPAIR}${randomUUID()}`;
+    this.deps.journal?.set(key, repair);
+    this.retryInBackground(repair, key, firstDelayMs);
   }
 
   /**
-   * Runs `task` off the response path until it succeeds: waits of 0.2 s growing to 10 s, about a
-   * minute in all (the breakers make the attempts against a dead dependency cheap); then it logs
-   * an error and gives up. `drain()` lets these finish at shutdown.
+   * Runs a repair off the response path until it succeeds: waits of 0.2 s growing to 10 s, about
+   * a minute in all (the breakers make the attempts against a dead dependency cheap); then it
+   * logs an error and gives up. `drain()` lets these finish at shutdown; one cut short stays in
+   * the journal and the next start resumes it.
    */
-  private retryInBackground(what: string, orderId: string, task: () => Promise<void>, firstDelayMs = 0): void {
+  private retryInBackground(repair: Repair, key: string, firstDelayMs = 0): void {
     const delays = [firstDelayMs, 200, 500, 1_000, 2_000, 5_000, 10_000, 10_000, 10_000, 10_000, 10_000];
+    const { orderId, kind } = repair;
     const run = (async () => {
       let last: unknown;
       for (const delay of delays) {
         if (delay > 0) await sleep(delay, undefined, { signal: this.stopping.signal, ref: false });
         try {
-          await task();
-          this.deps.logger.info(`${what} done in the background`, { orderId });
+          await this.runRepair(repair);
+          this.deps.journal?.delete(key);
+          this.deps.logger.info(`${kind} done in the background`, { orderId });
           return;
         } catch (error) {
           last = error;
         }
       }
-      this.deps.logger.error(`${what} failed for good`, { orderId, error: last });
+      this.deps.journal?.delete(key);
+      this.deps.logger.error(`${kind} failed for good`, { orderId, error: last });
     })().catch((error: unknown) => {
-      this.deps.logger.error(`${what} abandoned at shutdown`, { orderId, error });
+      this.deps.logger.warn(`${kind} interrupted at shutdown: the next start resumes it`, { orderId, error });
     });
     this.background.add(run);
     void run.finally(() => this.background.delete(run));

@@ -77,6 +77,12 @@ export const configSchema = defineConfigSchema({
 
   /** How long a stock level stays in the cache for the fallback (it is refreshed on every read). */
   STOCK_CACHE_TTL_SECONDS: intVar(1, 86_400).default(300),
+  /**
+   * Where checkout keeps what a restart must not lose (Idempotency-Keys and their answers, why
+   * orders failed, repairs still to do): `checkout.journal` in this directory, created if
+   * missing. One checkout process per directory.
+   */
+  DATA_DIR: z.string().min(1).default('data'),
   /** How long an Idempotency-Key is remembered. */
   IDEMPOTENCY_TTL_SECONDS: intVar(1, 7 * 86_400).default(86_400),
   WORKER_PREFETCH: intVar(1, 1_000).default(10),

@@ -1,7 +1,10 @@
 import type { Charge, PaymentClient } from './clients/payment';
 import type { InventoryClient, Reservation } from './clients/inventory';
 import type { Shipment, ShippingClient } from './clients/shipping';
+import type { Journal } from './journal';
 import type { OrderStatus } from './model';
+
+const FAILED = 'failed:';
 
 export interface OrderView {
   orderId: string;
@@ -49,9 +52,9 @@ export function deriveStatus(orderId: string, reservations: Reservation[], charg
 
 /**
  * Orders as this process knows them (what it answered), plus the derivation above for
- * everything that happens elsewhere (the worker) or before a restart. Memory only: the
- * systems of record are the truth; the local view only fills in a reason and covers
- * a dependency that cannot be asked right now (with a warning).
+ * everything that happens elsewhere (the worker) or before a restart. The systems of record
+ * are the truth; the local view fills in why an order failed (journaled, so it survives a
+ * restart) and covers a dependency that cannot be asked right now (with a warning).
  */
 export class Orders {
   private readonly local = new Map<string, OrderView>();
@@ -61,14 +64,23 @@ export class Orders {
     private readonly inventory: InventoryClient,
     private readonly payment: PaymentClient,
     private readonly shipping: ShippingClient,
-  ) {}
+    /** Keeps why orders failed (the reason is ours; the systems of record only say "released"). */
+    private readonly journal?: Journal,
+  ) {
+    for (const [, view] of journal?.list<OrderView>(FAILED) ?? []) this.local.set(view.orderId, view);
+  }
 
   record(view: OrderView): void {
     if (this.local.size >= Orders.MAX_LOCAL) {
       const oldest = this.local.keys().next();
-      if (!oldest.done) this.local.delete(oldest.value);
+      if (!oldest.done) {
+        this.local.delete(oldest.value);
+        this.journal?.delete(FAILED + oldest.value);
+      }
     }
+    this.local.delete(view.orderId); // the latest view goes to the end: evicted last
     this.local.set(view.orderId, view);
+    if (view.status === 'FAILED') this.journal?.set(FAILED + view.orderId, view);
   }
 
   async get(orderId: string): Promise<{ view: OrderView } | { unavailable: string[] } | undefined> {

@@ -1,4 +1,4 @@
-import type { CircuitBreaker } from '@checkout/breaker';
+import { type CircuitBreaker, isBulkheadFullError, isCircuitOpenError } from '@checkout/breaker';
 import { type DeliveryContext, type MessagingConnection, PermanentError, type RetryingConsumer } from '@checkout/messaging';
 import { type Logger, runWithRequestId } from '@checkout/service-kit';
 import { describeFailure } from './checkout';
@@ -35,6 +35,10 @@ export interface PaymentRetryWorker {
  * - Has its own payment breaker (its own client). While that breaker is open the consumer is
  *   paused, and resumed when the open period ends (the next charge is a half-open probe):
  *   messages stay in the queue instead of burning their attempts on a known outage.
+ * - A call refused by its own open circuit or full bulkhead (the deliveries beyond the half-open
+ *   probes) is deferred, not counted as an attempt.
+ * - An order whose reservation was released before it was charged (checkout refused it) is
+ *   acked without a charge.
  * - A decline is an answer: the reservation is released, the customer told, the message acked.
  * - On the last failed attempt: the reservation is released, the customer told, and the message
  *   is parked (thrown as permanent); the order reads FAILED from then on.
@@ -66,6 +70,7 @@ export async function startPaymentRetryWorker(deps: PaymentRetryDeps): Promise<P
       }
       if (message.kind === 'payment') counters.charged++;
     } catch (error) {
+      if (notAttempted(error)) throw error; // deferred by the consumer: no attempt used up
       if (error instanceof ContractError || context.isLastAttempt) {
         await giveUp(message, error);
         throw new PermanentError(`order ${orderId}: payment not completed (${describeFailure(error)})`, { cause: error });
@@ -77,6 +82,7 @@ export async function startPaymentRetryWorker(deps: PaymentRetryDeps): Promise<P
       await shipping.schedule({ orderId, address: message.shippingAddress, items: message.items });
       counters.shipped++;
     } catch (error) {
+      if (notAttempted(error)) throw error;
       logger.warn('shipment not scheduled by the worker', { orderId, attempt: context.retryCount, error });
       // Paid: never release. Retry (the charge above is replayed by its key), park after the last attempt.
       if (context.isLastAttempt) throw new PermanentError(`order ${orderId}: paid, shipment not scheduled (${describeFailure(error)})`, { cause: error });
@@ -116,7 +122,7 @@ export async function startPaymentRetryWorker(deps: PaymentRetryDeps): Promise<P
 
   const consumer = await deps.connection.consume<RetryMessage>(
     (message, context) => runWithRequestId(context.correlationId ?? `retry-${message.orderId}`, () => handle(message, context)),
-    { validate: (body) => retryMessageSchema.parse(body), maxRetries: deps.maxRetries, prefetch: deps.prefetch },
+    { validate: (body) => retryMessageSchema.parse(body), maxRetries: deps.maxRetries, prefetch: deps.prefetch, isDeferral: notAttempted },
   );
 
   const stopPausing = pauseWhileOpen(payment.breaker, consumer, logger, () => counters.pausedTimes++);
@@ -129,6 +135,16 @@ export async function startPaymentRetryWorker(deps: PaymentRetryDeps): Promise<P
       await consumer.close();
     },
   };
+}
+
+/**
+ * A call our own breaker or bulkhead refused before trying it: the delivery is deferred (the
+ * consumer puts it back in the first delay tier without counting an attempt). While the
+ * payment circuit is half-open only its probes go through; the other deliveries of the
+ * prefetch would otherwise each burn one of their attempts on an outage nobody tried.
+ */
+function notAttempted(error: unknown): boolean {
+  return isCircuitOpenError(error) || isBulkheadFullError(error);
 }
 
 /**

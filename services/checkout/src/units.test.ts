@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '@checkout/service-kit';
 import { combineItems } from './checkout';
 import { configSchema } from './config';
 import { IdempotencyStore } from './idempotency';
-import type { CheckoutAnswer } from './model';
+import { Journal } from './journal';
+import type { CheckoutAnswer, CheckoutRequest } from './model';
 import { deriveStatus } from './orders';
 
 describe('config', () => {
@@ -28,28 +32,82 @@ describe('config', () => {
 });
 
 describe('IdempotencyStore', () => {
-  const answer = (httpStatus: number): CheckoutAnswer => ({ httpStatus, body: { orderId: 'o1', status: 'PAID', warnings: [] } });
+  const answer = (httpStatus: number, orderId = 'o1'): CheckoutAnswer => ({ httpStatus, body: { orderId, status: 'PAID', warnings: [] } });
+  const request = (customerId = 'c1'): CheckoutRequest => ({
+    customerId,
+    items: [{ sku: 'KB-MECH-01', quantity: 1 }],
+    paymentToken: 'tok_visa',
+    shippingAddress: { name: 'Ada', line1: '1 Row', city: 'London', postalCode: 'N1 9GU', country: 'GB' },
+  });
   const flush = () => new Promise((resolve) => setImmediate(resolve));
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'idempotency-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('replays the same body, refuses another one', async () => {
     const store = new IdempotencyStore(60);
-    const first = store.begin('k', { a: 1 });
-    expect(first.kind).toBe('new');
+    const first = store.begin('k', request(), () => 'o1');
+    expect(first).toMatchObject({ kind: 'new', orderId: 'o1' });
     if (first.kind === 'new') first.complete(Promise.resolve(answer(201)));
-    const again = store.begin('k', { a: 1 });
+    const again = store.begin('k', request(), () => 'o2');
     expect(again.kind).toBe('replay');
     if (again.kind === 'replay') expect((await again.answer).httpStatus).toBe(201);
-    expect(store.begin('k', { a: 2 }).kind).toBe('mismatch');
-    store.close();
+    expect(store.begin('k', request('c2'), () => 'o3').kind).toBe('mismatch');
   });
 
   it('forgets a 503 (nothing was done) so that a retry runs again', async () => {
     const store = new IdempotencyStore(60);
-    const first = store.begin('k', { a: 1 });
+    const first = store.begin('k', request(), () => 'o1');
     if (first.kind === 'new') first.complete(Promise.resolve(answer(503)));
     await flush();
-    expect(store.begin('k', { a: 1 }).kind).toBe('new');
-    store.close();
+    expect(store.begin('k', request(), () => 'o2')).toMatchObject({ kind: 'new', orderId: 'o2' });
+  });
+
+  it('expires a key its TTL after the first request (injected clock)', async () => {
+    let now = 1_000_000;
+    const store = new IdempotencyStore(60, undefined, () => now);
+    const first = store.begin('k', request(), () => 'o1');
+    if (first.kind === 'new') first.complete(Promise.resolve(answer(201)));
+    await flush();
+    now += 59_999;
+    expect(store.begin('k', request(), () => 'o2').kind).toBe('replay');
+    now += 1;
+    expect(store.begin('k', request(), () => 'o3')).toMatchObject({ kind: 'new', orderId: 'o3' });
+  });
+
+  it('replays an answer given before a restart (the journal keeps it)', async () => {
+    const path = join(dir, 'checkout.journal');
+    const before = Journal.open(path);
+    const first = new IdempotencyStore(60, before).begin('k', request(), () => 'o1');
+    if (first.kind === 'new') first.complete(Promise.resolve(answer(201, 'o1')));
+    await flush();
+    before.close();
+
+    const after = new IdempotencyStore(60, Journal.open(path));
+    const recover = jest.fn();
+    expect(after.restore(recover)).toBe(0);
+    expect(recover).not.toHaveBeenCalled();
+    const again = after.begin('k', request(), () => 'o2');
+    expect(again.kind).toBe('replay');
+    if (again.kind === 'replay') expect(await again.answer).toEqual(answer(201, 'o1'));
+    expect(after.begin('k', request('c2'), () => 'o3').kind).toBe('mismatch');
+  });
+
+  it('hands a key cut short by a crash (no answer journaled) to recovery, and replays what it settles', async () => {
+    const path = join(dir, 'checkout.journal');
+    const before = Journal.open(path);
+    expect(new IdempotencyStore(60, before).begin('k', request(), () => 'o1').kind).toBe('new');
+    before.close(); // the process ends before the answer
+
+    const after = new IdempotencyStore(60, Journal.open(path));
+    const recover = jest.fn(async () => answer(201, 'o1'));
+    expect(after.restore(recover)).toBe(1);
+    expect(recover).toHaveBeenCalledWith('o1', request());
+    const again = after.begin('k', request(), () => 'o2');
+    expect(again.kind).toBe('replay');
+    if (again.kind === 'replay') expect((await again.answer).body.orderId).toBe('o1');
   });
 });
 

@@ -103,6 +103,31 @@ describe('retrying consumer (real broker)', () => {
     expect(ledger.account(parked.map((p) => p.messageId))).toMatchObject({ published: 4, handled: 0, parked: 4, missing: [] });
   });
 
+  it('defers a delivery its handler did not attempt (isDeferral): first delay tier, attempt not used up', async () => {
+    h = new Harness('deferral', ['40ms', '80ms']);
+    const mq = await h.connect();
+    const notAttempted = new Error('circuit open');
+    let refusals = 3;
+    const counts: number[] = [];
+    const consumer = await mq.consume<Order>(
+      (_order, ctx) => {
+        counts.push(ctx.retryCount);
+        if (refusals-- > 0) throw notAttempted;
+        if (ctx.retryCount === 0) throw new Error('payment failed'); // a real attempt: counted
+      },
+      { validate: validateOrder, maxRetries: 1, isDeferral: (error) => error === notAttempted },
+    );
+    const tiers: string[] = [];
+    consumer.on('deferred', ({ tier, retryCount }) => tiers.push(`${tier}@${retryCount}`));
+    await mq.publish({ orderId: 'half-open', amount: 1 }, { messageId: 'half-open' });
+    await waitFor(() => consumer.stats().handled === 1, { message: 'handled after three deferrals and one failed attempt' });
+    // Three refusals left the count at 0; the failed attempt made it 1; with maxRetries 1 that
+    // was the last attempt allowed, and it succeeded instead of being parked.
+    expect(counts).toEqual([0, 0, 0, 0, 1]);
+    expect(tiers).toEqual(['40ms@0', '40ms@0', '40ms@0']);
+    expect(consumer.stats()).toMatchObject({ deferred: 3, retried: 1, parked: 0, handled: 1 });
+  });
+
   it('replays parked messages back to the work queue with the retry count reset, confirmed before ack', async () => {
     h = new Harness('replay', ['30ms']);
     const mq = await h.connect();

@@ -40,6 +40,12 @@ export interface ConsumerOptions<T> {
   validate?: (body: unknown) => T | Promise<T>;
   /** Which handler errors are permanent. Default: `isPermanentError`. */
   isPermanent?: (error: unknown) => boolean;
+  /**
+   * Which handler errors mean "not attempted" (an open circuit or a full bulkhead refused the
+   * call before anything was tried): the message goes to the first delay tier with its
+   * retry-count unchanged, so it does not use up an attempt. Default: none.
+   */
+  isDeferral?: (error: unknown) => boolean;
   /** A handler running longer is a transient failure (its signal aborts). Default: none. */
   handlerTimeoutMs?: number;
   /** When moving a message (retry/park) fails, wait this long, then requeue it. Default 1 000 ms. */
@@ -55,6 +61,8 @@ export interface ConsumerStats {
   handled: number;
   /** Moved to a delay tier (confirmed) and acked. */
   retried: number;
+  /** Not attempted (`isDeferral`): moved to the first delay tier without using up an attempt. */
+  deferred: number;
   /** Moved to the parking queue (confirmed) and acked; includes `malformed`. */
   parked: number;
   malformed: number;
@@ -74,6 +82,7 @@ export interface ConsumerStats {
 export interface ConsumerEvents {
   handled: { messageId: string; retryCount: number; durationMs: number };
   retried: { messageId: string; retryCount: number; tier: string; error: string };
+  deferred: { messageId: string; retryCount: number; tier: string; error: string };
   parked: { messageId: string | undefined; kind: ParkedKind; reason: string; retryCount: number | undefined };
   error: { error: Error; context: string; messageId?: string | undefined };
 }
@@ -108,7 +117,7 @@ type Parsed<T> =
   | { ok: true; body: T; messageId: string; retryCount: number }
   | { ok: false; reason: string; messageId: string | undefined; retryCount: number | undefined };
 
-type Outcome = { kind: 'success' } | { kind: 'permanent'; error: unknown } | { kind: 'transient'; error: unknown };
+type Outcome = { kind: 'success' } | { kind: 'permanent'; error: unknown } | { kind: 'transient'; error: unknown } | { kind: 'deferred'; error: unknown };
 
 const noop = (): void => {};
 
@@ -119,6 +128,7 @@ export class RetryingConsumer<T> implements ManagedConsumer {
   readonly #maxRetries: number;
   readonly #validate: ((body: unknown) => T | Promise<T>) | undefined;
   readonly #isPermanent: (error: unknown) => boolean;
+  readonly #isDeferral: (error: unknown) => boolean;
   readonly #handlerTimeoutMs: number | undefined;
   readonly #requeueDelayMs: number;
   readonly #events: Emitter<ConsumerEvents>;
@@ -130,7 +140,7 @@ export class RetryingConsumer<T> implements ManagedConsumer {
   #session: Session | null = null;
   #paused: boolean;
   #closing: Promise<void> | undefined;
-  readonly #stats = { received: 0, handled: 0, retried: 0, parked: 0, malformed: 0, requeued: 0, moveFailures: 0, abandoned: 0 };
+  readonly #stats = { received: 0, handled: 0, retried: 0, deferred: 0, parked: 0, malformed: 0, requeued: 0, moveFailures: 0, abandoned: 0 };
 
   constructor(host: ConsumerHost, handler: Handler<T>, options: ConsumerOptions<T> = {}, onListenerError: (e: unknown, event: string) => void = noop) {
     if (typeof handler !== 'function') throw new TypeError('@checkout/messaging: consume(handler): handler must be a function');
@@ -141,6 +151,7 @@ export class RetryingConsumer<T> implements ManagedConsumer {
     this.#maxRetries = positiveNumber('maxRetries', options.maxRetries, host.names.delayQueues.length, { integer: true, allowZero: true });
     this.#validate = options.validate;
     this.#isPermanent = options.isPermanent ?? isPermanentError;
+    this.#isDeferral = options.isDeferral ?? (() => false);
     this.#handlerTimeoutMs = options.handlerTimeoutMs === undefined ? undefined : positiveNumber('handlerTimeoutMs', options.handlerTimeoutMs, 0);
     this.#requeueDelayMs = positiveNumber('requeueDelayMs', options.requeueDelayMs, DEFAULTS.requeueDelayMs, { allowZero: true });
     this.#paused = options.paused ?? false;
@@ -303,6 +314,8 @@ export class RetryingConsumer<T> implements ManagedConsumer {
           this.#stats.handled++;
           this.#events.emit('handled', { messageId, retryCount, durationMs: Date.now() - started });
         }
+      } else if (outcome.kind === 'deferred') {
+        await this.#move(att, msg, messageId, () => this.#retry(msg, messageId, retryCount, outcome.error, { deferred: true }));
       } else if (outcome.kind === 'permanent') {
         await this.#move(att, msg, messageId, () => this.#park(msg, 'permanent', describeError(outcome.error), retryCount));
       } else if (retryCount >= this.#maxRetries) {
@@ -376,13 +389,13 @@ export class RetryingConsumer<T> implements ManagedConsumer {
       }
       return { kind: 'success' };
     } catch (error) {
-      let permanent = false;
+      let kind: 'permanent' | 'transient' | 'deferred' = 'transient';
       try {
-        permanent = this.#isPermanent(error);
+        kind = this.#isPermanent(error) ? 'permanent' : this.#isDeferral(error) ? 'deferred' : 'transient';
       } catch (classifyError) {
-        this.#report(asError(classifyError), 'isPermanent threw; treating the failure as transient', parsed.messageId);
+        this.#report(asError(classifyError), 'isPermanent or isDeferral threw; treating the failure as transient', parsed.messageId);
       }
-      return permanent ? { kind: 'permanent', error } : { kind: 'transient', error };
+      return { kind, error };
     } finally {
       clearTimeout(timer);
       link.dispose();
@@ -407,17 +420,24 @@ export class RetryingConsumer<T> implements ManagedConsumer {
     this.#ack(att, msg);
   }
 
-  async #retry(msg: ConsumeMessage, messageId: string, retryCount: number, error: unknown): Promise<void> {
+  /** To the next delay tier with retry-count + 1; deferred: to the first tier, the count unchanged. */
+  async #retry(msg: ConsumeMessage, messageId: string, retryCount: number, error: unknown, options: { deferred?: boolean } = {}): Promise<void> {
     const tiers = this.#host.names.delayQueues;
-    const tier = tiers[Math.min(retryCount, tiers.length - 1)];
+    const tier = options.deferred ? tiers[0] : tiers[Math.min(retryCount, tiers.length - 1)];
     if (!tier) throw new Error('no delay tier configured');
     const reason = describeError(error);
+    const nextCount = options.deferred ? retryCount : retryCount + 1;
     const headers = carriedHeaders(msg.properties.headers);
-    headers[HEADERS.retryCount] = retryCount + 1;
+    headers[HEADERS.retryCount] = nextCount;
     headers[HEADERS.lastError] = truncate(reason);
     await this.#host.publishTo(this.#host.names.delayExchange, tier.routingKey, msg.content, copyProperties(msg, headers));
-    this.#stats.retried++;
-    this.#events.emit('retried', { messageId, retryCount: retryCount + 1, tier: tier.label, error: reason });
+    if (options.deferred) {
+      this.#stats.deferred++;
+      this.#events.emit('deferred', { messageId, retryCount: nextCount, tier: tier.label, error: reason });
+    } else {
+      this.#stats.retried++;
+      this.#events.emit('retried', { messageId, retryCount: nextCount, tier: tier.label, error: reason });
+    }
   }
 
   async #park(msg: ConsumeMessage, kind: ParkedKind, reason: string, retryCount: number | undefined): Promise<void> {

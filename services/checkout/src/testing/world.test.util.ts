@@ -3,6 +3,9 @@
  * the real RabbitMQ under a prefix of this run's own (deleted afterwards).
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInventoryApp, type InventoryApp, configSchema as inventorySchema } from '@checkout/inventory';
 import { connect, type MessagingConnection } from '@checkout/messaging';
 import { createNotificationApp, type NotificationApp, configSchema as notificationSchema } from '@checkout/notification';
@@ -66,6 +69,7 @@ export function checkoutConfig(stubs: Stubs, env: Record<string, string> = {}): 
     PORT: '0',
     AMQP_URL,
     AMQP_PREFIX: `test-checkout-${process.pid}-${randomBytes(3).toString('hex')}.`,
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'checkout-data-')),
     RETRY_TIERS: '100ms,200ms',
     RETRY_MAX_ATTEMPTS: '10',
     PUBLISH_CONFIRM_TIMEOUT_MS: '2000',
