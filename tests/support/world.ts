@@ -112,6 +112,7 @@ export function checkoutEnv(stubs: Pick<Stubs, 'urls'>, prefix: string, env: Rec
     AMQP_URL,
     AMQP_PREFIX: prefix,
     DATA_DIR: mkdtempSync(join(tmpdir(), 'checkout-data-')),
+    RATE_LIMIT_PER_MINUTE: '1000000',
     RETRY_TIERS: '100ms,200ms',
     RETRY_MAX_ATTEMPTS: '3',
     PUBLISH_CONFIRM_TIMEOUT_MS: '2000',

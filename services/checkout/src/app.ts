@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { connect, type MessagingConnection } from '@checkout/messaging';
 import { createApp, fieldErrors, getRequestId, HttpError, type Logger, type Service } from '@checkout/service-kit';
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import { CheckoutFlow, type RetryPublisher, StockCache } from './checkout';
 import { ContractError, InventoryClient } from './clients/inventory';
@@ -87,7 +88,7 @@ export async function createCheckout(config: CheckoutConfig, options: CheckoutOp
     ...(options.logger ? { logger: options.logger } : {}),
     routes: (router) => {
       router.use(dashboardFor(() => checkout)); // GET /dashboard, its API, and the answers it shows
-      checkoutRoutes(router, () => checkout, idempotency, streams);
+      checkoutRoutes(router, () => checkout, idempotency, streams, config.RATE_LIMIT_PER_MINUTE);
     },
   });
   const clients = createClients(config, service.logger);
@@ -176,8 +177,35 @@ function registerQueueDepth(service: Service<CheckoutConfig>, connection: Messag
   service.metrics.registry.registerMetric(collector as unknown as Parameters<typeof service.metrics.registry.registerMetric>[0]);
 }
 
-function checkoutRoutes(router: Router, checkout: () => Checkout, idempotency: IdempotencyStore, streams: Set<() => void>): void {
-  router.post('/checkout', async (req: Request, res: Response) => {
+/**
+ * The request rate limit of POST /checkout, per client address (express-rate-limit, one-minute
+ * window, in memory): 429 in the shape of every refusal, with `Retry-After` and the standard
+ * `RateLimit` headers. Reads and operations routes are not limited.
+ */
+function checkoutRateLimit(perMinute: number): RequestHandler {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (req: Request, res: Response) => {
+      const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+      const retryAfter = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + 60_000) - Date.now()) / 1000));
+      res.setHeader('Retry-After', String(retryAfter));
+      res.status(429).json({
+        error: 'RATE_LIMITED',
+        message: `Too many checkout requests from this address: at most ${perMinute} a minute; retry in ${retryAfter} s`,
+        orderId: null,
+        status: 'REJECTED',
+        warnings: [],
+        requestId: getRequestId(),
+      });
+    },
+  });
+}
+
+function checkoutRoutes(router: Router, checkout: () => Checkout, idempotency: IdempotencyStore, streams: Set<() => void>, perMinute: number): void {
+  router.post('/checkout', checkoutRateLimit(perMinute), async (req: Request, res: Response) => {
     const parsed = checkoutBodySchema.safeParse(req.body);
     const keyHeader = req.get('Idempotency-Key');
     const key = keyHeader === undefined ? undefined : idempotencyKeySchema.safeParse(keyHeader);

@@ -323,6 +323,33 @@ describe('operations', () => {
   });
 });
 
+describe('request rate limit', () => {
+  it('answers 429 with Retry-After past RATE_LIMIT_PER_MINUTE per address, counting refusals too; reads stay open', async () => {
+    const own = await startCheckout(checkoutConfig(stubs, { RATE_LIMIT_PER_MINUTE: '3' }));
+    await own.checkout.connection.ready();
+    try {
+      const placed = await supertest(own.url).post('/checkout').send(order([{ sku: 'KB-MECH-01', quantity: 1 }]));
+      expect(placed.status).toBe(201);
+      expect(placed.headers['ratelimit-policy']).toMatch(/q=3; w=60/);
+      expect((await supertest(own.url).post('/checkout').send({})).status).toBe(400);
+      expect((await supertest(own.url).post('/checkout').send(order([{ sku: 'KB-MECH-01', quantity: 1 }]))).status).toBe(201);
+      const before = available('KB-MECH-01');
+
+      const limited = await supertest(own.url).post('/checkout').send(order([{ sku: 'KB-MECH-01', quantity: 1 }]));
+      expect(limited.status).toBe(429);
+      expect(limited.body).toMatchObject({ error: 'RATE_LIMITED', status: 'REJECTED', orderId: null, warnings: [], message: expect.stringContaining('at most 3 a minute') });
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+      expect(available('KB-MECH-01')).toBe(before); // nothing reserved for a refused request
+
+      expect((await supertest(own.url).get(`/orders/${placed.body.orderId}`)).status).toBe(200);
+      expect((await supertest(own.url).get('/health/ready')).status).toBe(200);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
 describe('GET /circuits/stream', () => {
   it('sends a snapshot at once and another on a state change', async () => {
     const events: { circuits: Record<string, { state: string }> }[] = [];

@@ -83,6 +83,12 @@ export const configSchema = defineConfigSchema({
    * missing. One checkout process per directory.
    */
   DATA_DIR: z.string().min(1).default('data'),
+  /**
+   * POST /checkout per client address and minute (429 with Retry-After beyond it). A person
+   * places a few orders an hour; 6 000 leaves room for a shop's backend on one address and for
+   * the default load runs (30/s). The load tool's own system sets it out of the way.
+   */
+  RATE_LIMIT_PER_MINUTE: intVar(1, 100_000_000).default(6_000),
   /** How long an Idempotency-Key is remembered. */
   IDEMPOTENCY_TTL_SECONDS: intVar(1, 7 * 86_400).default(86_400),
   WORKER_PREFETCH: intVar(1, 1_000).default(10),

@@ -70,6 +70,7 @@ export function checkoutConfig(stubs: Stubs, env: Record<string, string> = {}): 
     AMQP_URL,
     AMQP_PREFIX: `test-checkout-${process.pid}-${randomBytes(3).toString('hex')}.`,
     DATA_DIR: mkdtempSync(join(tmpdir(), 'checkout-data-')),
+    RATE_LIMIT_PER_MINUTE: '1000000',
     RETRY_TIERS: '100ms,200ms',
     RETRY_MAX_ATTEMPTS: '10',
     PUBLISH_CONFIRM_TIMEOUT_MS: '2000',
