@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { connect } from '@checkout/messaging';
 import { repoFile } from './testing.test.util';
 import { DEFAULT_AMQP_URL, portVariable, TOPOLOGY } from './topology';
@@ -26,7 +29,7 @@ export interface Run {
 }
 
 export async function launch(extraEnv: NodeJS.ProcessEnv, stateFile: string, prefix: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'warn', AMQP_URL, AMQP_PREFIX: prefix, LAUNCHER_STATE_FILE: stateFile, STOP_TIMEOUT_MS: '10000', ...extraEnv };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', LOG_LEVEL: 'warn', AMQP_URL, AMQP_PREFIX: prefix, DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'launcher-checkout-data-')), LAUNCHER_STATE_FILE: stateFile, STOP_TIMEOUT_MS: '10000', ...extraEnv };
   delete env.ADMIN_TOKEN;
   if (extraEnv.ADMIN_TOKEN !== undefined) env.ADMIN_TOKEN = extraEnv.ADMIN_TOKEN;
   for (const spec of TOPOLOGY) if (spec.port !== null) env[portVariable(spec.name)] = String(await freePort());

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { clearFaults, controlLauncher, putFaults } from '@checkout/infra/dist/chaos/client';
 import { checkBroker } from '@checkout/infra/dist/launcher/broker';
@@ -88,6 +89,8 @@ function makeApply(settings: { token: string; url: (name: StubName) => string; p
 /** Starts the six processes as `npm start` does, with `LOAD_ENV` and `BREAKERS`, logs to `logFile`. */
 export async function startSystem(options: { breakers: 'on' | 'off'; logFile: string; prefix: string }): Promise<SystemUnderLoad> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...LOAD_ENV, BREAKERS: options.breakers, AMQP_PREFIX: options.prefix, NO_COLOR: '1' };
+  // Checkout's journal of its own: never the one of a system `npm start` runs beside it.
+  env.DATA_DIR = mkdtempSync(path.join(os.tmpdir(), 'load-checkout-data-'));
   delete env.ADMIN_TOKEN;
   for (const spec of TOPOLOGY) if (spec.port !== null) env[portVariable(spec.name)] = String(await freePort());
   const settings: LaunchSettings = readSettings(env);
