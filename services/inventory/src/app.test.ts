@@ -10,7 +10,7 @@ import {
   faultEnv,
   ManualClock,
   testEnv,
-} from '../../payment/src/testing/stub-contract.test.util';
+} from '../../../shared/service-kit/src/testing/stub-contract.test.util';
 
 function inventoryApp(env: Record<string, string> = {}) {
   const clock = new ManualClock('2025-03-03T09:00:00.000Z');

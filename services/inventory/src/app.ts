@@ -1,4 +1,4 @@
-import { createApp, HttpError, type Logger, type Service, validate, validateBody } from '@checkout/service-kit';
+import { createStubApp, HttpError, type Logger, type Service, type StubAppOptions, validate, validateBody } from '@checkout/service-kit';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { type InventoryConfig, SERVICE_NAME } from './config';
@@ -84,13 +84,9 @@ function inventoryRoutes(router: Router, inventory: Inventory, logger: Logger): 
   });
 }
 
-export interface InventoryAppOptions {
-  config: InventoryConfig;
+export interface InventoryAppOptions extends StubAppOptions<InventoryConfig> {
   /** Default: a new inventory with the catalog and the configured stock. */
   inventory?: Inventory;
-  /** Time source of reservations and of fault flapping (default `Date.now`). */
-  clock?: () => number;
-  logger?: Logger;
 }
 
 export interface InventoryApp {
@@ -98,17 +94,8 @@ export interface InventoryApp {
   readonly inventory: Inventory;
 }
 
-/** The inventory stub: the kit's app (faults, admin, health, metrics, request ids, JSON errors) plus its routes. */
+/** The inventory stub: the kit's stub app around its inventory and routes. */
 export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
-  const { config } = options;
-  const clock = options.clock ?? Date.now;
-  const inventory = options.inventory ?? new Inventory({ initialStock: config.INITIAL_STOCK, stockBySku: config.INITIAL_STOCK_BY_SKU, clock });
-  const service = createApp({
-    name: SERVICE_NAME,
-    config,
-    logger: options.logger,
-    clock,
-    routes: (router, svc) => inventoryRoutes(router, inventory, svc.logger),
-  });
-  return { service, inventory };
+  const { service, store } = createStubApp(SERVICE_NAME, options, (clock) => options.inventory ?? new Inventory({ initialStock: options.config.INITIAL_STOCK, stockBySku: options.config.INITIAL_STOCK_BY_SKU, clock }), inventoryRoutes);
+  return { service, inventory: store };
 }

@@ -1,5 +1,5 @@
 import { Inventory } from './inventory';
-import { ManualClock } from '../../payment/src/testing/stub-contract.test.util';
+import { ManualClock } from '../../../shared/service-kit/src/testing/stub-contract.test.util';
 
 const catalog = [
   { sku: 'A', name: 'Apple', price: 100 },

@@ -2,7 +2,7 @@ import { loadConfig } from '@checkout/service-kit';
 import supertest from 'supertest';
 import { createNotificationApp } from './app';
 import { configSchema } from './config';
-import { describeStubContract, expectFieldErrors, ManualClock, testEnv } from '../../payment/src/testing/stub-contract.test.util';
+import { describeStubContract, expectFieldErrors, ManualClock, testEnv } from '../../../shared/service-kit/src/testing/stub-contract.test.util';
 
 const body = { orderId: 'ord-1', customerId: 'cus-1', type: 'ORDER_CONFIRMED' };
 

@@ -1,9 +1,10 @@
 import {
-  createApp,
+  createStubApp,
   type FieldError,
   fieldErrors,
   HttpError,
   type Logger,
+  type StubAppOptions,
   type Service,
   validate,
   ValidationError,
@@ -83,13 +84,9 @@ function notificationRoutes(router: Router, outbox: Outbox, logger: Logger): voi
   });
 }
 
-export interface NotificationAppOptions {
-  config: NotificationConfig;
+export interface NotificationAppOptions extends StubAppOptions<NotificationConfig> {
   /** Default: a new in-memory outbox on `clock`. */
   outbox?: Outbox;
-  /** Time source of notifications and of fault flapping (default `Date.now`). */
-  clock?: () => number;
-  logger?: Logger;
 }
 
 export interface NotificationApp {
@@ -97,16 +94,8 @@ export interface NotificationApp {
   readonly outbox: Outbox;
 }
 
-/** The notification stub: the kit's app (faults, admin, health, metrics, request ids, JSON errors) plus its routes. */
+/** The notification stub: the kit's stub app around its outbox and routes. */
 export function createNotificationApp(options: NotificationAppOptions): NotificationApp {
-  const clock = options.clock ?? Date.now;
-  const outbox = options.outbox ?? new Outbox({ clock });
-  const service = createApp({
-    name: SERVICE_NAME,
-    config: options.config,
-    logger: options.logger,
-    clock,
-    routes: (router, svc) => notificationRoutes(router, outbox, svc.logger),
-  });
-  return { service, outbox };
+  const { service, store } = createStubApp(SERVICE_NAME, options, (clock) => options.outbox ?? new Outbox({ clock }), notificationRoutes);
+  return { service, outbox: store };
 }

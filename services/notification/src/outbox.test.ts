@@ -1,5 +1,5 @@
 import { defaultKey, Outbox } from './outbox';
-import { ManualClock } from '../../payment/src/testing/stub-contract.test.util';
+import { ManualClock } from '../../../shared/service-kit/src/testing/stub-contract.test.util';
 
 const confirmed = { orderId: 'ord-1', customerId: 'cus-1', type: 'ORDER_CONFIRMED' } as const;
 

@@ -11,7 +11,7 @@ import {
   ManualClock,
   testEnv,
   until,
-} from './testing/stub-contract.test.util';
+} from '../../../shared/service-kit/src/testing/stub-contract.test.util';
 
 const body = { orderId: 'ord-1', customerId: 'cus-1', amount: 4599, currency: 'EUR', paymentToken: 'tok_visa' };
 

@@ -1,9 +1,10 @@
 import {
-  createApp,
+  createStubApp,
   type FieldError,
   fieldErrors,
   HttpError,
   type Logger,
+  type StubAppOptions,
   type Service,
   validate,
   ValidationError,
@@ -97,13 +98,9 @@ function paymentRoutes(router: Router, ledger: ChargeLedger, logger: Logger): vo
   });
 }
 
-export interface PaymentAppOptions {
-  config: PaymentConfig;
+export interface PaymentAppOptions extends StubAppOptions<PaymentConfig> {
   /** Default: a new in-memory ledger on `clock`. */
   ledger?: ChargeLedger;
-  /** Time source of the ledger and of fault flapping (default `Date.now`). */
-  clock?: () => number;
-  logger?: Logger;
 }
 
 export interface PaymentApp {
@@ -111,16 +108,8 @@ export interface PaymentApp {
   readonly ledger: ChargeLedger;
 }
 
-/** The payment stub: the kit's app (faults, admin, health, metrics, request ids, JSON errors) plus its routes. */
+/** The payment stub: the kit's stub app around its ledger and routes. */
 export function createPaymentApp(options: PaymentAppOptions): PaymentApp {
-  const clock = options.clock ?? Date.now;
-  const ledger = options.ledger ?? new ChargeLedger({ clock });
-  const service = createApp({
-    name: SERVICE_NAME,
-    config: options.config,
-    logger: options.logger,
-    clock,
-    routes: (router, svc) => paymentRoutes(router, ledger, svc.logger),
-  });
-  return { service, ledger };
+  const { service, store } = createStubApp(SERVICE_NAME, options, (clock) => options.ledger ?? new ChargeLedger({ clock }), paymentRoutes);
+  return { service, ledger: store };
 }

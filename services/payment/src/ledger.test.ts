@@ -1,5 +1,5 @@
 import { type Authorization, ChargeLedger, type ChargeRequest } from './ledger';
-import { ManualClock } from './testing/stub-contract.test.util';
+import { ManualClock } from '../../../shared/service-kit/src/testing/stub-contract.test.util';
 
 const request: ChargeRequest = { orderId: 'ord-1', customerId: 'cus-1', amount: 4599, currency: 'EUR', paymentToken: 'tok_visa' };
 

@@ -2,7 +2,7 @@ import { loadConfig } from '@checkout/service-kit';
 import supertest from 'supertest';
 import { createShippingApp } from './app';
 import { configSchema } from './config';
-import { describeStubContract, expectFieldErrors, ManualClock, testEnv } from '../../payment/src/testing/stub-contract.test.util';
+import { describeStubContract, expectFieldErrors, ManualClock, testEnv } from '../../../shared/service-kit/src/testing/stub-contract.test.util';
 
 const address = { name: 'Ada Lovelace', line1: 'Unter den Linden 1', city: 'Berlin', postalCode: '10117', country: 'DE' };
 const body = { orderId: 'ord-1', address, items: [{ sku: 'KB-MECH-01', quantity: 2 }] };

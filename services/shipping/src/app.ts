@@ -1,4 +1,4 @@
-import { createApp, HttpError, type Logger, type Service, validate, validateBody } from '@checkout/service-kit';
+import { createStubApp, HttpError, type Logger, type Service, type StubAppOptions, validate, validateBody } from '@checkout/service-kit';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { SERVICE_NAME, type ShippingConfig } from './config';
@@ -57,13 +57,9 @@ function shippingRoutes(router: Router, book: ShipmentBook, logger: Logger): voi
   });
 }
 
-export interface ShippingAppOptions {
-  config: ShippingConfig;
+export interface ShippingAppOptions extends StubAppOptions<ShippingConfig> {
   /** Default: a new in-memory book on `clock`. */
   book?: ShipmentBook;
-  /** Time source of shipments and of fault flapping (default `Date.now`). */
-  clock?: () => number;
-  logger?: Logger;
 }
 
 export interface ShippingApp {
@@ -71,16 +67,8 @@ export interface ShippingApp {
   readonly book: ShipmentBook;
 }
 
-/** The shipping stub: the kit's app (faults, admin, health, metrics, request ids, JSON errors) plus its routes. */
+/** The shipping stub: the kit's stub app around its book and routes. */
 export function createShippingApp(options: ShippingAppOptions): ShippingApp {
-  const clock = options.clock ?? Date.now;
-  const book = options.book ?? new ShipmentBook({ clock });
-  const service = createApp({
-    name: SERVICE_NAME,
-    config: options.config,
-    logger: options.logger,
-    clock,
-    routes: (router, svc) => shippingRoutes(router, book, svc.logger),
-  });
-  return { service, book };
+  const { service, store } = createStubApp(SERVICE_NAME, options, (clock) => options.book ?? new ShipmentBook({ clock }), shippingRoutes);
+  return { service, book: store };
 }

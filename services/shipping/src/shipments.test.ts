@@ -1,5 +1,5 @@
 import { addBusinessDays, ShipmentBook, type ShipmentRequest } from './shipments';
-import { ManualClock } from '../../payment/src/testing/stub-contract.test.util';
+import { ManualClock } from '../../../shared/service-kit/src/testing/stub-contract.test.util';
 
 const address = { name: 'Ada Lovelace', line1: 'Unter den Linden 1', city: 'Berlin', postalCode: '10117', country: 'DE' };
 const request: ShipmentRequest = { orderId: 'ord-1', address, items: [{ sku: 'KB-MECH-01', quantity: 1 }] };

@@ -14,3 +14,4 @@ export * from './middleware';
 export * from './server';
 export * from './validate';
 export * from './http-client';
+export * from './stub';

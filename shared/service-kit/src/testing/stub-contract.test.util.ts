@@ -1,14 +1,15 @@
 /**
  * Test helpers shared by the four stub services (payment, inventory, shipping,
- * notification), kept in one place so that their tests do not copy each other.
+ * notification), kept in one place so that their tests do not copy each other: the
+ * contract every stub keeps (faults, admin, health, metrics, request ids, JSON errors).
  *
- * It lives in the payment package only because the kit (`@checkout/service-kit`)
- * does not export test helpers; the other stubs import it by relative path and
- * list `../payment` in their tsconfig `references` (TypeScript then reads this
- * file's declarations from payment's `dist`). The `.test.util` name keeps it out
- * of the published files (`!dist/**\/*.test.*`) and out of jest's `testMatch`.
+ * The stubs' tests import it by relative path (the kit's index does not export test
+ * helpers). The `.test.util` name keeps it out of the published files
+ * (`!dist/**\/*.test.*`) and out of jest's `testMatch`.
  */
-import { type BaseConfig, type RunningService, type Service, start } from '@checkout/service-kit';
+import type { Service } from '../app';
+import type { BaseConfig } from '../config';
+import { type RunningService, start } from '../server';
 import supertest from 'supertest';
 
 export const ADMIN_TOKEN = 'stub-admin-token-0123';
