@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PassThrough } from 'node:stream';
-import { type Checkout, type CheckoutConfig, configSchema as checkoutSchema, connectBroker, createCheckout, createClients, startPaymentRetryWorker, type PaymentRetryWorker } from '@checkout/checkout';
+import { type Checkout, type CheckoutConfig, configSchema as checkoutSchema, connectBroker, createCheckout, createWorker, type RunningWorker } from '@checkout/checkout';
 import { createInventoryApp, type InventoryApp, configSchema as inventorySchema } from '@checkout/inventory';
 import type { MessagingConnection } from '@checkout/messaging';
 import { createNotificationApp, type NotificationApp, configSchema as notificationSchema } from '@checkout/notification';
@@ -166,14 +166,15 @@ export interface RunningCheckout {
 /**
  * Checkout on port 0. With `connectionName`, on a broker connection of its own under that name
  * (so that a test can close it from the broker side without touching anyone else's); closed by `stop`.
+ * `shutdownTimeoutMs` (default 1 s) is how long its drain lets requests in flight finish.
  */
-export async function startCheckout(config: CheckoutConfig, logger?: Logger, options: { connectionName?: string } = {}): Promise<RunningCheckout> {
+export async function startCheckout(config: CheckoutConfig, logger?: Logger, options: { connectionName?: string; shutdownTimeoutMs?: number } = {}): Promise<RunningCheckout> {
   const own = options.connectionName === undefined ? undefined : await connectBroker(config, options.connectionName);
   // Each instance its own journal (a second instance, as in a hand-over, must not share it).
   const dataDir = mkdtempSync(join(tmpdir(), 'checkout-data-'));
   const checkout = await createCheckout({ ...config, DATA_DIR: dataDir }, { ...(logger ? { logger } : {}), ...(own ? { connection: own } : {}) });
   await waitFor(() => checkout.connection.isReady, { message: 'checkout connected to RabbitMQ' });
-  const running = await start(checkout.service, { port: 0, shutdownTimeoutMs: 1_000 });
+  const running = await start(checkout.service, { port: 0, shutdownTimeoutMs: options.shutdownTimeoutMs ?? 1_000 });
   return {
     checkout,
     running,
@@ -187,32 +188,15 @@ export async function startCheckout(config: CheckoutConfig, logger?: Logger, opt
   };
 }
 
-export interface RunningWorker {
-  worker: PaymentRetryWorker;
-  connection: MessagingConnection;
-  stop(): Promise<void>;
-}
+export type { RunningWorker };
 
-/** A payment-retry worker as `npm run worker` builds it: its own connection and clients. */
-export async function startWorker(
+/** A payment-retry worker as `npm run worker` builds it (prefetch 5): its own connection and clients. */
+export function startWorker(
   config: CheckoutConfig,
   logger: Logger = createLogger({ service: 'checkout-worker', level: 'silent' }),
   connectionName = `root-suite-worker-${config.AMQP_PREFIX}`,
 ): Promise<RunningWorker> {
-  const clients = createClients(config, logger);
-  const connection = await connectBroker(config, connectionName);
-  await connection.ready();
-  const worker = await startPaymentRetryWorker({ connection, ...clients, logger, maxRetries: config.RETRY_MAX_ATTEMPTS, prefetch: 5 });
-  return {
-    worker,
-    connection,
-    async stop() {
-      await worker.close();
-      await clients.notification.settle();
-      await connection.close({ timeoutMs: 1_000 });
-      for (const client of Object.values(clients)) client.close();
-    },
-  };
+  return createWorker(config, { logger, connectionName, prefetch: 5 });
 }
 
 /** Closes, from the broker side, the connection whose client property connection_name is `name` (only that one). */

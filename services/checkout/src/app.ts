@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { connect, type MessagingConnection } from '@checkout/messaging';
-import { createApp, fieldErrors, getRequestId, HttpError, type Logger, type Service } from '@checkout/service-kit';
+import { createApp, fieldErrors, getRequestId, HttpError, idSchema, type Logger, type Service, visibleAscii } from '@checkout/service-kit';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
@@ -16,6 +16,7 @@ import { IdempotencyStore } from './idempotency';
 import { Journal } from './journal';
 import { type CheckoutAnswer, checkoutBodySchema } from './model';
 import { Orders } from './orders';
+import { type PaymentRetryWorker, startPaymentRetryWorker } from './payment-retry';
 
 export interface Clients {
   inventory: InventoryClient;
@@ -48,7 +49,46 @@ export function connectBroker(config: CheckoutConfig, connectionName: string): P
   });
 }
 
-const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'must be 1-200 visible ASCII characters without spaces');
+export interface RunningWorker {
+  readonly worker: PaymentRetryWorker;
+  readonly connection: MessagingConnection;
+  readonly clients: Clients;
+  /** Stops taking messages, lets in-flight ones finish, settles notifications, closes the connection and clients. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * The payment-retry worker as `npm run worker` runs it: clients of its own (its own payment
+ * breaker), a broker connection of its own named `connectionName`, consuming the work queue.
+ */
+export async function createWorker(
+  config: CheckoutConfig,
+  options: { logger: Logger; connectionName?: string; prefetch?: number },
+): Promise<RunningWorker> {
+  const clients = createClients(config, options.logger);
+  const connection = await connectBroker(config, options.connectionName ?? 'checkout-worker');
+  await connection.ready();
+  const worker = await startPaymentRetryWorker({
+    connection,
+    ...clients,
+    logger: options.logger,
+    maxRetries: config.RETRY_MAX_ATTEMPTS,
+    prefetch: options.prefetch ?? config.WORKER_PREFETCH,
+  });
+  return {
+    worker,
+    connection,
+    clients,
+    async stop(timeoutMs = config.SHUTDOWN_TIMEOUT_MS) {
+      await worker.close();
+      await clients.notification.settle();
+      await connection.close({ timeoutMs });
+      for (const client of Object.values(clients)) client.close();
+    },
+  };
+}
+
+const idempotencyKeySchema = visibleAscii(200);
 
 export interface CheckoutOptions {
   logger?: Logger;
@@ -246,7 +286,7 @@ function checkoutRoutes(router: Router, checkout: () => Checkout, idempotency: I
 
   router.get('/orders/:id', async (req: Request, res: Response) => {
     const id = String(req.params.id);
-    if (!/^[\x21-\x7e]{1,128}$/.test(id)) throw new HttpError(400, 'BAD_ORDER_ID', 'Not an order id');
+    if (!idSchema.safeParse(id).success) throw new HttpError(400, 'BAD_ORDER_ID', 'Not an order id');
     const found = await checkout().orders.get(id);
     if (found === undefined) throw new HttpError(404, 'ORDER_NOT_FOUND', `No order ${id}`, { details: { orderId: id } });
     if ('unavailable' in found) {

@@ -1,5 +1,5 @@
-export { connectBroker, createCheckout, createClients } from './app';
-export type { Checkout, CheckoutOptions, Clients } from './app';
+export { connectBroker, createCheckout, createClients, createWorker } from './app';
+export type { Checkout, CheckoutOptions, Clients, RunningWorker } from './app';
 export { CheckoutFlow, combineItems, describeFailure, StockCache } from './checkout';
 export type { CachedStock, CheckoutDeps, RetryPublisher } from './checkout';
 export { configSchema, SERVICE_NAME } from './config';

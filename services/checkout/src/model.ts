@@ -1,7 +1,8 @@
+import { idSchema } from '@checkout/service-kit';
 import { z } from 'zod';
 
 /** Ids that end up in URLs, logs and other services' ids: visible ASCII, no spaces. */
-const id = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 visible ASCII characters without spaces');
+const id = idSchema;
 
 export const shippingAddressSchema = z
   .object({

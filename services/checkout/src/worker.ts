@@ -1,7 +1,6 @@
 import { createLogger, loadConfigOrExit } from '@checkout/service-kit';
-import { connectBroker, createClients } from './app';
+import { createWorker } from './app';
 import { configSchema } from './config';
-import { startPaymentRetryWorker } from './payment-retry';
 
 /**
  * Second entry point: the payment-retry worker (`npm run worker -w services/checkout`; run
@@ -11,15 +10,7 @@ import { startPaymentRetryWorker } from './payment-retry';
 async function main(): Promise<void> {
   const config = loadConfigOrExit(configSchema);
   const logger = createLogger({ service: 'checkout-worker', level: config.LOG_LEVEL });
-  const clients = createClients(config, logger);
-  const connection = await connectBroker(config, 'checkout-worker');
-  const worker = await startPaymentRetryWorker({
-    connection,
-    ...clients,
-    logger,
-    maxRetries: config.RETRY_MAX_ATTEMPTS,
-    prefetch: config.WORKER_PREFETCH,
-  });
+  const { connection, stop: close } = await createWorker(config, { logger });
   logger.info('payment-retry worker consuming', { queue: connection.names.workQueue });
   let stopping = false;
   const stop = (signal: string): void => {
@@ -27,10 +18,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('signal received: draining the worker', { signal });
     void (async () => {
-      await worker.close();
-      await clients.notification.settle();
-      await connection.close({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
-      for (const client of Object.values(clients)) client.close();
+      await close();
       process.exit(0);
     })().catch((error: unknown) => {
       logger.error('worker shutdown failed', { error });

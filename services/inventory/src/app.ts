@@ -1,4 +1,4 @@
-import { createStubApp, HttpError, type Logger, type Service, type StubAppOptions, validate, validateBody } from '@checkout/service-kit';
+import { createStubApp, HttpError, idSchema, type Logger, type Service, type StubAppOptions, validate, validateBody } from '@checkout/service-kit';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { type InventoryConfig, SERVICE_NAME } from './config';
@@ -7,7 +7,7 @@ import { Inventory, type Reservation } from './inventory';
 export const MAX_ITEMS = 100;
 export const MAX_QUANTITY = 10_000;
 
-const id = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 visible ASCII characters without spaces');
+const id = idSchema;
 const sku = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a SKU such as KB-MECH-01');
 
 /** `POST /reservations` body; unknown fields are refused. Items with the same SKU are combined. */

@@ -3,11 +3,13 @@ import {
   type FieldError,
   fieldErrors,
   HttpError,
+  idSchema,
   type Logger,
   type StubAppOptions,
   type Service,
   validate,
   ValidationError,
+  visibleAscii,
 } from '@checkout/service-kit';
 import type { Request, Router } from 'express';
 import { z } from 'zod';
@@ -17,10 +19,8 @@ import { defaultKey, NOTIFICATION_TYPES, type NotificationRequest, Outbox } from
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 export const MAX_LIST_LIMIT = 500;
 
-const id = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 visible ASCII characters without spaces');
-const key = z
-  .string()
-  .regex(new RegExp(`^[\\x21-\\x7e]{1,${MAX_IDEMPOTENCY_KEY_LENGTH}}$`), `must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters without spaces`);
+const id = idSchema;
+const key = visibleAscii(MAX_IDEMPOTENCY_KEY_LENGTH);
 
 /** `POST /notifications` body; unknown fields are refused. */
 export const notificationBodySchema = z

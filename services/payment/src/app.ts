@@ -3,11 +3,13 @@ import {
   type FieldError,
   fieldErrors,
   HttpError,
+  idSchema,
   type Logger,
   type StubAppOptions,
   type Service,
   validate,
   ValidationError,
+  visibleAscii,
 } from '@checkout/service-kit';
 import type { Request, Router } from 'express';
 import { z } from 'zod';
@@ -19,14 +21,11 @@ export const MAX_AMOUNT = 100_000_000;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 
 /** Ids from other services: visible ASCII, no spaces (they end up in logs and URLs). */
-const id = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 visible ASCII characters without spaces');
+const id = idSchema;
 
 const idempotencyKeySchema = z
   .string({ error: (issue) => (issue.input === undefined ? 'header is required' : 'must be a single header') })
-  .regex(
-    new RegExp(`^[\\x21-\\x7e]{1,${MAX_IDEMPOTENCY_KEY_LENGTH}}$`),
-    `must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters without spaces`,
-  );
+  .pipe(visibleAscii(MAX_IDEMPOTENCY_KEY_LENGTH));
 
 /**
  * `POST /charges` body. Unknown fields are refused (a misspelt `curency` must not

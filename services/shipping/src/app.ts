@@ -1,10 +1,10 @@
-import { createStubApp, HttpError, type Logger, type Service, type StubAppOptions, validate, validateBody } from '@checkout/service-kit';
+import { createStubApp, HttpError, idSchema, type Logger, type Service, type StubAppOptions, validate, validateBody } from '@checkout/service-kit';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { SERVICE_NAME, type ShippingConfig } from './config';
 import { ShipmentBook } from './shipments';
 
-const id = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 visible ASCII characters without spaces');
+const id = idSchema;
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 
 /** `POST /shipments` body; unknown fields are refused. `country` is ISO 3166-1 alpha-2 (upper-cased). */

@@ -1,6 +1,18 @@
 import type { RequestHandler } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { type FieldError, ValidationError } from './errors';
+
+/**
+ * A token that travels between services and ends up in logs, URLs and other services' ids
+ * (order, customer, reservation ids, idempotency keys): 1 to `max` visible ASCII characters,
+ * no spaces.
+ */
+export function visibleAscii(max: number): z.ZodString {
+  return z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${max}}$`), `must be 1-${max} visible ASCII characters without spaces`);
+}
+
+/** Ids of orders, customers, reservations, charges: `visibleAscii(128)`. */
+export const idSchema = visibleAscii(128);
 
 /** Where a value came from; used in the error message ("Invalid body"). */
 export type InputSource = 'body' | 'query' | 'params' | 'headers' | 'input';

@@ -12,9 +12,8 @@ import { createNotificationApp, type NotificationApp, configSchema as notificati
 import { createPaymentApp, type PaymentApp, configSchema as paymentSchema } from '@checkout/payment';
 import { createLogger, faultSettingsSchema, loadConfig, type RunningService, start } from '@checkout/service-kit';
 import { createShippingApp, type ShippingApp, configSchema as shippingSchema } from '@checkout/shipping';
-import { connectBroker, createCheckout, type Checkout, createClients } from '../app';
+import { createCheckout, type Checkout, createWorker, type RunningWorker } from '../app';
 import { type CheckoutConfig, configSchema } from '../config';
-import { type PaymentRetryWorker, startPaymentRetryWorker } from '../payment-retry';
 import { waitFor as pollUntil } from '../../../../shared/messaging/src/testing/harness';
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -125,28 +124,11 @@ export async function startCheckout(config: CheckoutConfig, options: { clock?: (
   };
 }
 
-export interface RunningWorker {
-  worker: PaymentRetryWorker;
-  connection: MessagingConnection;
-  stop(): Promise<void>;
-}
+export type { RunningWorker };
 
-/** A worker as `npm run worker` builds it: its own connection and clients (its own payment breaker). */
-export async function startWorker(config: CheckoutConfig): Promise<RunningWorker> {
-  const clients = createClients(config, undefined);
-  const connection = await connectBroker(config, 'checkout-worker-test');
-  await connection.ready();
-  const worker = await startPaymentRetryWorker({ connection, ...clients, logger: silentLogger(), maxRetries: config.RETRY_MAX_ATTEMPTS, prefetch: 5 });
-  return {
-    worker,
-    connection,
-    async stop() {
-      await worker.close();
-      await clients.notification.settle();
-      await connection.close({ timeoutMs: 1_000 });
-      for (const client of Object.values(clients)) client.close();
-    },
-  };
+/** A worker as `npm run worker` builds it (prefetch 5). */
+export function startWorker(config: CheckoutConfig): Promise<RunningWorker> {
+  return createWorker(config, { logger: silentLogger(), connectionName: 'checkout-worker-test', prefetch: 5 });
 }
 
 function silentLogger() {
