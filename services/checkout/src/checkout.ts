@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isBulkheadFullError, isCircuitOpenError, isTimeoutError } from '@checkout/breaker';
 import { isConnectionLostError, isPublishTimeoutError } from '@checkout/messaging';
@@ -106,6 +107,8 @@ export class CheckoutFlow {
   private readonly stopping = new AbortController();
 
   constructor(private readonly deps: CheckoutDeps) {
+    // Every repair waiting out its delay listens on it: hundreds at once in an outage, by design.
+    setMaxListeners(0, this.stopping.signal);
     this.clock = deps.clock ?? Date.now;
     this.newOrderId = deps.newOrderId ?? (() => `ord_${randomUUID()}`);
   }
