@@ -13,8 +13,8 @@
  * - the process says it cut nothing (`shutdown complete` with `forced: false, cutRequests: 0`);
  * - it exits 0 within SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS (+ 1.5 s of process teardown).
  */
-import { Agent, request as httpRequest } from 'node:http';
 import { buildStubs, type ServiceProcess, spawnStub, STUBS, type StubName } from '../support/process';
+import { classify, describeOutcome, runLoad } from '../support/shutdown';
 import { ADMIN_TOKEN, ADDRESS } from '../support/world';
 
 jest.setTimeout(120_000);
@@ -37,32 +37,6 @@ const WRITES: Record<StubName, { path: string; route: string; body: (id: string)
   shipping: { path: '/shipments', route: 'POST /shipments', body: (id) => ({ orderId: id, address: ADDRESS }) },
   notification: { path: '/notifications', route: 'POST /notifications', body: (id) => ({ orderId: id, customerId: 'c-shutdown', type: 'ORDER_CONFIRMED' }) },
 };
-
-interface Outcome {
-  startedAt: number;
-  endedAt: number;
-  status?: number;
-  error?: string;
-  reusedSocket: boolean;
-  fresh: boolean;
-}
-
-function post(url: URL, agent: Agent | false, path: string, body: string, headers: Record<string, string>): Promise<Omit<Outcome, 'fresh'>> {
-  const startedAt = Date.now();
-  return new Promise((resolve) => {
-    const req = httpRequest(
-      { host: url.hostname, port: url.port, method: 'POST', path, agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...headers } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve({ startedAt, endedAt: Date.now(), status: res.statusCode ?? 0, reusedSocket: req.reusedSocket }));
-        res.on('error', (error: NodeJS.ErrnoException) => resolve({ startedAt, endedAt: Date.now(), error: error.code ?? error.message, reusedSocket: req.reusedSocket }));
-      },
-    );
-    req.setTimeout(SHUTDOWN_TIMEOUT_MS + 5_000, () => req.destroy(new Error('client timeout')));
-    req.on('error', (error: NodeJS.ErrnoException) => resolve({ startedAt, endedAt: Date.now(), error: error.code ?? error.message, reusedSocket: req.reusedSocket }));
-    req.end(body);
-  });
-}
 
 let processes: ServiceProcess[] = [];
 const summary: string[] = [];
@@ -90,56 +64,30 @@ test.each(STUBS.map((name) => [name]))('%s: SIGTERM under load loses no accepted
   });
   processes.push(stub);
   await stub.ready();
-  const url = new URL(stub.url);
 
-  let exited = false;
-  void stub.exited.then(() => {
-    exited = true;
+  const load = runLoad({
+    url: stub.url,
+    keepAliveClients: KEEP_ALIVE_CLIENTS,
+    freshClients: FRESH_CLIENTS,
+    timeoutMs: SHUTDOWN_TIMEOUT_MS + 5_000,
+    gone: () => stub.hasExited,
+    request: (n) => {
+      const id = `sd-${name}-${process.pid}-${n}`;
+      return { path: write.path, body: write.body(id), ...(write.headers ? { headers: write.headers(id) } : {}) };
+    },
   });
-  const outcomes: Outcome[] = [];
-  let sequence = 0;
-  const client = async (fresh: boolean): Promise<void> => {
-    const agent = fresh ? false : new Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      // Until the process is gone, and then until this client has been refused once.
-      for (;;) {
-        const id = `sd-${name}-${process.pid}-${sequence++}`;
-        const outcome = await post(url, agent, write.path, JSON.stringify(write.body(id)), write.headers?.(id) ?? {});
-        outcomes.push({ ...outcome, fresh });
-        if (exited && outcome.error !== undefined) break;
-        if (outcome.error === 'ECONNREFUSED') await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    } finally {
-      if (agent) agent.destroy();
-    }
-  };
-  const clients = [...Array.from({ length: KEEP_ALIVE_CLIENTS }, () => client(false)), ...Array.from({ length: FRESH_CLIENTS }, () => client(true))];
+  const outcomes = load.outcomes;
 
   await new Promise((resolve) => setTimeout(resolve, LOAD_BEFORE_SIGTERM_MS));
   const sigtermAt = Date.now();
   stub.child.kill('SIGTERM');
   const exit = await stub.exited;
-  await Promise.all(clients);
+  await load.done;
 
-  const answered = outcomes.filter((o) => o.status !== undefined);
-  const failedAnswers = answered.filter((o) => o.status! < 200 || o.status! >= 300);
-  const inFlightAtSigterm = answered.filter((o) => o.startedAt < sigtermAt && o.endedAt >= sigtermAt);
-  const acceptedAfterSigterm = answered.filter((o) => o.startedAt >= sigtermAt);
-  const refused = outcomes.filter((o) => o.error === 'ECONNREFUSED');
-  const keepAliveRace = outcomes.filter((o) => o.error !== undefined && o.error !== 'ECONNREFUSED' && o.reusedSocket && /ECONNRESET|socket hang up|EPIPE/.test(o.error));
-  const lines = stub.output.join('').split('\n').filter((line) => line.startsWith('{'));
-  const entries = lines.map((line) => JSON.parse(line) as { message: string; timestamp?: string; forced?: boolean; cutRequests?: number });
+  const entries = stub.entries() as { message: string; timestamp?: string; forced?: boolean; cutRequests?: number }[];
   const complete = entries.find((entry) => entry.message === 'shutdown complete');
-  // A connection opened at the very moment the listener closes (SHUTDOWN_DELAY_MS after the
-  // process began shutting down) may be reset instead of refused: its request was never read
-  // (the server cut nothing). The moment comes from the process's own log, and the window ends
-  // with the first refusal at the latest (under load the close may lag the timer).
-  const shuttingDown = entries.find((entry) => entry.message === 'shutting down')?.timestamp;
-  const closeAt = (shuttingDown === undefined ? sigtermAt : Date.parse(shuttingDown)) + SHUTDOWN_DELAY_MS;
-  const firstRefusal = Math.min(...outcomes.filter((o) => o.error === 'ECONNREFUSED').map((o) => o.endedAt));
-  const windowEnd = Math.max(closeAt + 150, Number.isFinite(firstRefusal) ? firstRefusal + 50 : 0);
-  const listenerCloseRace = outcomes.filter((o) => o.error === 'ECONNRESET' && o.fresh && o.startedAt >= closeAt - 100 && o.startedAt <= windowEnd);
-  const badErrors = outcomes.filter((o) => o.error !== undefined && o.error !== 'ECONNREFUSED' && !keepAliveRace.includes(o) && !listenerCloseRace.includes(o));
+  const { answered, inFlightAtSigterm, acceptedAfterSigterm, refused, keepAliveRace, listenerCloseRace, badErrors, closeAt } = classify(outcomes, sigtermAt, stub.entries(), SHUTDOWN_DELAY_MS);
+  const failedAnswers = answered.filter((o) => o.status! < 200 || o.status! >= 300);
 
   const exitMs = exit.at - sigtermAt;
 
@@ -151,7 +99,7 @@ test.each(STUBS.map((name) => [name]))('%s: SIGTERM under load loses no accepted
   );
 
   expect(failedAnswers.map((o) => o.status)).toEqual([]);
-  expect(badErrors.map((o) => `${o.error} (fresh ${o.fresh}, reused ${o.reusedSocket}, started ${o.startedAt - closeAt} ms after the listener close, ended ${o.endedAt - closeAt})`)).toEqual([]);
+  expect(badErrors.map((o) => describeOutcome(o, closeAt))).toEqual([]);
   expect(inFlightAtSigterm.length).toBeGreaterThan(0);
   expect(complete).toEqual(expect.objectContaining({ forced: false, cutRequests: 0 }));
   expect(exit.code).toBe(0);

@@ -160,18 +160,26 @@ export interface RunningCheckout {
   checkout: Checkout;
   running: RunningService;
   url: string;
+  /** Its DATA_DIR (the journal). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
 /**
  * Checkout on port 0. With `connectionName`, on a broker connection of its own under that name
  * (so that a test can close it from the broker side without touching anyone else's); closed by `stop`.
- * `shutdownTimeoutMs` (default 1 s) is how long its drain lets requests in flight finish.
+ * `shutdownTimeoutMs` (default 1 s) is how long its drain lets requests in flight finish;
+ * `dataDir`: the DATA_DIR of a stopped instance to start on (it resumes that journal's repairs).
  */
-export async function startCheckout(config: CheckoutConfig, logger?: Logger, options: { connectionName?: string; shutdownTimeoutMs?: number } = {}): Promise<RunningCheckout> {
+export async function startCheckout(
+  config: CheckoutConfig,
+  logger?: Logger,
+  options: { connectionName?: string; shutdownTimeoutMs?: number; dataDir?: string } = {},
+): Promise<RunningCheckout> {
   const own = options.connectionName === undefined ? undefined : await connectBroker(config, options.connectionName);
-  // Each instance its own journal (a second instance, as in a hand-over, must not share it).
-  const dataDir = mkdtempSync(join(tmpdir(), 'checkout-data-'));
+  // Each instance its own journal (a second instance, as in a hand-over, must not share it) —
+  // unless told to take over a stopped one's (`dataDir`, left to its owner to remove).
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'checkout-data-'));
   const checkout = await createCheckout({ ...config, DATA_DIR: dataDir }, { ...(logger ? { logger } : {}), ...(own ? { connection: own } : {}) });
   await waitFor(() => checkout.connection.isReady, { message: 'checkout connected to RabbitMQ' });
   const running = await start(checkout.service, { port: 0, shutdownTimeoutMs: options.shutdownTimeoutMs ?? 1_000 });
@@ -179,11 +187,12 @@ export async function startCheckout(config: CheckoutConfig, logger?: Logger, opt
     checkout,
     running,
     url: running.url,
+    dataDir,
     async stop() {
       if (checkout.connection.isReady) await checkout.connection.deleteTopology().catch(() => {});
       await running.shutdown();
       await own?.close({ timeoutMs: 1_000 });
-      rmSync(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -53,7 +53,7 @@ export interface RunningWorker {
   readonly worker: PaymentRetryWorker;
   readonly connection: MessagingConnection;
   readonly clients: Clients;
-  /** Stops taking messages, lets in-flight ones finish, settles notifications, closes the connection and clients. */
+  /** Stops taking messages, lets in-flight ones finish, settles notifications, closes the connection and clients, all within `timeoutMs` (default SHUTDOWN_TIMEOUT_MS). */
   stop(timeoutMs?: number): Promise<void>;
 }
 
@@ -80,9 +80,11 @@ export async function createWorker(
     connection,
     clients,
     async stop(timeoutMs = config.SHUTDOWN_TIMEOUT_MS) {
-      await worker.close();
+      // One deadline for the whole drain: in-flight charges, notifications, the connection.
+      const deadline = Date.now() + timeoutMs;
+      await worker.close(deadline);
       await clients.notification.settle();
-      await connection.close({ timeoutMs });
+      await connection.close({ timeoutMs: Math.max(0, deadline - Date.now()) });
       for (const client of Object.values(clients)) client.close();
     },
   };

@@ -63,7 +63,9 @@ export interface CheckoutDeps {
 export type Repair =
   | { kind: 'release'; orderId: string; reservationId: string }
   | { kind: 'orphan release'; orderId: string }
-  | { kind: 'shipment'; orderId: string; shipment: ShipmentRequest };
+  | { kind: 'shipment'; orderId: string; shipment: ShipmentRequest }
+  /** An accepted order's payment message, published (again) until the broker confirms it. */
+  | { kind: 'publish'; orderId: string; message: RetryMessage };
 
 const REPAIR = 'repair:';
 
@@ -308,8 +310,21 @@ export class CheckoutFlow {
         logger.warn('payment answered late: the charge went through', { orderId });
         return { chargeId: captured };
       }
-      logger.error('payment could not be queued: releasing the reservation', { orderId, error: publishError });
-      await this.release(message.reservationId, orderId, warnings);
+      if (mayBeHeld(firstError)) {
+        // A copy may be in the queue: only a released reservation makes the worker skip it. If the
+        // stock cannot be given back now, "nothing charged" cannot be promised: the order is kept
+        // instead, in the journal (checkout's outbox), and published from there until confirmed.
+        try {
+          await this.deps.inventory.release(message.reservationId);
+        } catch (releaseError) {
+          logger.warn('confirm lost and stock not releasable: the order is kept and its payment queued from the journal', { orderId, error: releaseError });
+          this.repair({ kind: 'publish', orderId, message });
+          return this.queued(message, error, warnings, money, 'the payment will be queued as soon as the retry queue confirms it');
+        }
+      } else {
+        await this.release(message.reservationId, orderId, warnings);
+      }
+      logger.error('payment could not be queued: the reservation is released', { orderId, error: publishError });
       this.deps.orders.record({ orderId, status: 'FAILED', reason: 'NOT_ACCEPTED: payment and retry queue unavailable', ...money, warnings: [] });
       return reject(503, orderId, 'PAYMENT_UNAVAILABLE', 'Payment is unavailable and could not be queued; nothing was charged', [
         ...warnings,
@@ -345,7 +360,7 @@ export class CheckoutFlow {
     return last;
   }
 
-  private queued(message: RetryMessage, error: unknown, warnings: string[], money: { total: number; currency: string }): CheckoutAnswer {
+  private queued(message: RetryMessage, error: unknown, warnings: string[], money: { total: number; currency: string }, how = 'the payment is queued and will be retried'): CheckoutAnswer {
     const { orderId } = message;
     this.deps.orders.record({ orderId, status: 'PENDING_PAYMENT', reservationId: message.reservationId, ...money, warnings: [] });
     this.deps.notification.notify({ orderId, customerId: message.customerId, type: 'PAYMENT_PENDING' });
@@ -354,7 +369,7 @@ export class CheckoutFlow {
       body: {
         orderId,
         status: 'PENDING_PAYMENT',
-        warnings: [...warnings, `payment: ${describeFailure(error)}; the payment is queued and will be retried`],
+        warnings: [...warnings, `payment: ${describeFailure(error)}; ${how}`],
         ...money,
       },
     };
@@ -442,6 +457,8 @@ export class CheckoutFlow {
       case 'shipment':
         await this.deps.shipping.schedule(repair.shipment);
         return;
+      case 'publish':
+        return this.deps.retryQueue.publish(repair.message);
     }
   }
 
@@ -467,15 +484,17 @@ export class CheckoutFlow {
   /**
    * Runs a repair off the response path until it succeeds: waits of 0.2 s growing to 10 s, about
    * a minute in all (the breakers make the attempts against a dead dependency cheap); then it
-   * logs an error and gives up. `drain()` lets these finish at shutdown; one cut short stays in
-   * the journal and the next start resumes it.
+   * logs an error and gives up — except a payment to publish, the only record of an accepted
+   * order, which is tried every 10 s for as long as it takes. `drain()` lets these finish at
+   * shutdown; one cut short stays in the journal and the next start resumes it.
    */
   private retryInBackground(repair: Repair, key: string, firstDelayMs = 0): void {
-    const delays = [firstDelayMs, 200, 500, 1_000, 2_000, 5_000, 10_000, 10_000, 10_000, 10_000, 10_000];
+    const first = [firstDelayMs, 200, 500, 1_000, 2_000, 5_000];
+    const schedule = repair.kind === 'publish' ? endless(first, 10_000) : [...first, 10_000, 10_000, 10_000, 10_000, 10_000];
     const { orderId, kind } = repair;
     const run = (async () => {
       let last: unknown;
-      for (const delay of delays) {
+      for (const delay of schedule) {
         if (delay > 0) await sleep(delay, undefined, { signal: this.stopping.signal, ref: false });
         try {
           await this.runRepair(repair);
@@ -508,6 +527,12 @@ export class CheckoutFlow {
     }
     this.stopping.abort(new Error('checkout is shutting down'));
   }
+}
+
+/** `first`, then `then` for ever. */
+function* endless(first: readonly number[], then: number): Generator<number> {
+  yield* first;
+  for (;;) yield then;
 }
 
 /** A publish that failed after the message went out: the broker may hold it. */

@@ -24,7 +24,8 @@ export interface PaymentRetryWorker {
   readonly consumer: RetryingConsumer<RetryMessage>;
   /** What it did, for tests and logs. */
   readonly counters: { charged: number; declined: number; shipped: number; failed: number; abandoned: number; pausedTimes: number };
-  close(): Promise<void>;
+  /** Stops taking messages; in-flight ones get until `deadline` (epoch ms; default 10 s from now). */
+  close(deadline?: number): Promise<void>;
 }
 
 /**
@@ -130,9 +131,9 @@ export async function startPaymentRetryWorker(deps: PaymentRetryDeps): Promise<P
   return {
     consumer,
     counters,
-    async close() {
+    async close(deadline?: number) {
       stopPausing();
-      await consumer.close();
+      await consumer.close(deadline === undefined ? {} : { deadline });
     },
   };
 }
