@@ -6,8 +6,10 @@ import {
   OptionsError,
   TimeoutError,
   type CircuitBreakerOptions,
+  type ExecuteContext,
   type StateChangeEvent,
 } from './index';
+import { getEventListeners } from 'node:events';
 
 /** A clock the test moves by hand. */
 function manualClock(start = 1_000_000) {
@@ -275,6 +277,93 @@ describe('per-call timeout', () => {
     await jest.advanceTimersByTimeAsync(1000 + 1000 / 32);
     const errors = await Promise.all(calls);
     expect(errors.every(isTimeoutError)).toBe(true);
+  });
+
+  it("listens to the caller's signal without making a controller until the function reads its own", async () => {
+    const Original = globalThis.AbortController;
+    const caller = new Original();
+    let made = 0;
+    globalThis.AbortController = class extends Original {
+      constructor() {
+        super();
+        made++;
+      }
+    };
+    try {
+      const b = new CircuitBreaker({ name: 'p', timeoutMs: 1000 });
+      await b.execute(ok, { signal: caller.signal });
+      expect(made).toBe(0);
+      expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0); // a finished call stops listening
+      let kept: ExecuteContext | undefined;
+      const pending = b.execute(
+        (ctx) => {
+          kept = ctx;
+          return new Promise<string>(() => {}); // never reads its signal, never settles
+        },
+        { signal: caller.signal },
+      );
+      expect(made).toBe(0);
+      caller.abort(new Error('user left'));
+      await expect(pending).rejects.toThrow('user left');
+      // Read after the abort, the call's signal is born aborted with the caller's reason.
+      expect(kept!.signal.aborted).toBe(true);
+      expect((kept!.signal.reason as Error).message).toBe('user left');
+      expect(made).toBe(1);
+      expect(b.snapshot()).toMatchObject({ failed: 0, inFlight: 0 });
+    } finally {
+      globalThis.AbortController = Original;
+    }
+  });
+
+  it('a late result of a timed-out call answers and counts nothing, not even for the calls after it', async () => {
+    const b = new CircuitBreaker({ name: 'p', timeoutMs: 100, minimumCalls: 1000 });
+    const late = deferred();
+    const first = b.execute(() => late.promise).catch((e: unknown) => e);
+    await jest.advanceTimersByTimeAsync(100 + 100 / 32);
+    expect(isTimeoutError(await first)).toBe(true);
+    const gate = deferred();
+    const second = b.execute(() => gate.promise);
+    late.reject(new Error('late')); // the timed-out function fails only now
+    await jest.advanceTimersByTimeAsync(0);
+    gate.resolve('second');
+    await expect(second).resolves.toBe('second');
+    await expect(b.execute(ok)).resolves.toBe('ok');
+    expect(b.snapshot()).toMatchObject({ successes: 2, failed: 1, timeouts: 1, inFlight: 0 });
+  });
+
+  it('a context kept after its call has ended is never aborted by a later call', async () => {
+    const b = new CircuitBreaker({ name: 'p', timeoutMs: 100 });
+    let kept: ExecuteContext | undefined;
+    await b.execute(async (ctx) => {
+      kept = ctx;
+      return 'done';
+    });
+    const slow = b.execute(() => new Promise<string>(() => {})).catch((e: unknown) => e);
+    await jest.advanceTimersByTimeAsync(100 + 100 / 32);
+    expect(isTimeoutError(await slow)).toBe(true);
+    expect(kept!.signal.aborted).toBe(false);
+  });
+
+  it("watches the function's promise with the intrinsic then: a subclass whose then calls back twice answers once", async () => {
+    class Twice<T> extends Promise<T> {
+      override then<A = T, B = never>(
+        onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+        onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+      ): Promise<A | B> {
+        void super.then(onFulfilled, onRejected);
+        return super.then(onFulfilled, onRejected);
+      }
+    }
+    const b = new CircuitBreaker({ name: 'p', timeoutMs: 1000, minimumCalls: 1000 });
+    await expect(b.execute(() => Twice.resolve('first'))).resolves.toBe('first');
+    // Calls that run together after it each get their own answer.
+    const one = deferred();
+    const two = deferred();
+    const both = Promise.all([b.execute(() => one.promise), b.execute(() => two.promise)]);
+    two.resolve('two');
+    one.resolve('one');
+    await expect(both).resolves.toEqual(['one', 'two']);
+    expect(b.snapshot()).toMatchObject({ successes: 3, inFlight: 0 });
   });
 
   it('makes the signal only when the function reads it', async () => {

@@ -1,6 +1,6 @@
 import { abortReason, CircuitOpenError, TimeoutError } from './errors';
 import { Emitter, type Listener } from './events';
-import { Call, InFlightList } from './inflight';
+import { Call, CallPool, InFlightList, kCallerAborted, kFulfilled, kRejected, watch, type CallOwner } from './inflight';
 import { resolveOptions, type CircuitBreakerOptions, type ResolvedOptions } from './options';
 import { deferred, invoke, kParent, NEVER_ABORTED, type ExecuteOptions, type InternalOptions, type Policy, type Work } from './policy';
 import { ConsecutiveWindow } from './windows/consecutive';
@@ -105,7 +105,7 @@ export interface BreakerSnapshot {
  * Time transitions are lazy (decided when a call or a reader arrives) and the
  * only timer is one per breaker for the deadlines of calls in flight.
  */
-export class CircuitBreaker implements Policy {
+export class CircuitBreaker implements Policy, CallOwner {
   readonly name: string;
   private readonly o: ResolvedOptions;
   private readonly window: Window;
@@ -118,6 +118,7 @@ export class CircuitBreaker implements Policy {
 
   // Calls in flight, tracked when they have a deadline or slow calls are watched.
   private readonly list: InFlightList;
+  private readonly pool = new CallPool(this);
   private readonly tracked: boolean;
   private readonly watchSlow: boolean;
   private readonly timeWindow: boolean;
@@ -195,14 +196,15 @@ export class CircuitBreaker implements Policy {
       }
     }
 
+    let parent: AbortSignal | undefined;
     if (opts !== undefined) {
-      const signal = opts.signal ?? opts[kParent]?.signal;
-      if (signal?.aborted) {
+      parent = opts.signal ?? opts[kParent]?.signal;
+      if (parent?.aborted) {
         if (probe) this.releaseProbe(this.generation);
-        return Promise.reject(abortReason(signal));
+        return Promise.reject(abortReason(parent));
       }
     }
-    if (this.tracked || opts !== undefined) return this.runTracked(fn, probe, fallback, opts);
+    if (this.tracked || parent !== undefined) return this.runTracked(fn, probe, fallback, parent);
     return this.runPlain(fn, probe, fallback);
   }
 
@@ -363,52 +365,71 @@ export class CircuitBreaker implements Policy {
     return this.timed;
   }
 
-  /** With a deadline, a caller's signal or slow-call watch: the call joins the in-flight list. */
-  private runTracked<T>(fn: Work<T>, probe: boolean, fallback: Fallback<T> | undefined, opts: InternalOptions | undefined): Promise<T> {
+  /**
+   * With a deadline, a caller's signal or slow-call watch: the call joins the
+   * in-flight list and the caller gets a promise of its own, which the deadline
+   * or the caller's abort can settle before the function does.
+   *
+   * Per call this makes the caller's promise, the function's context and one
+   * reaction on the function's promise; the record and its two handlers come
+   * from the pool (see Call), so no closure is made per call.
+   */
+  private runTracked<T>(fn: Work<T>, probe: boolean, fallback: Fallback<T> | undefined, parent: AbortSignal | undefined): Promise<T> {
+    const call = this.pool.take();
     // The start is read only for what needs it: slow calls and durations (deadlines come from the list's ticks).
-    const start = this.watchSlow || this.timed ? this.clock() : NaN;
-    const call = new Call(start, this.generation, opts);
+    call.start = this.watchSlow || this.timed ? this.clock() : NaN;
+    call.generation = this.generation;
     call.probe = probe;
     call.fallback = fallback as ((error: unknown) => unknown) | undefined;
     this.list.push(call);
-    if (this.slowFrontier === null) this.slowFrontier = call;
+    if (this.watchSlow && this.slowFrontier === null) this.slowFrontier = call;
     this.inFlight++;
     const promise = deferred<T>(call);
-    if (opts !== undefined) call.watchParent(this.callerAborted);
-    invoke(fn, call).then(
-      (value) => this.finish(call, value, undefined, false),
-      (error: unknown) => this.finish(call, undefined, error, true),
-    );
+    const ctx = call.ctx!;
+    if (parent !== undefined) ctx.listen(parent);
+    watch(invoke(fn, ctx), call);
     return promise;
   }
 
-  private finish(call: Call, value: unknown, error: unknown, threw: boolean): void {
-    if (call.settled) return; // already answered by its deadline or the caller's abort: a late result changes nothing
-    this.untrack(call);
-    // The clock is read again only for what needs it: slow calls, a time window, or listeners of durations.
-    const now = threw || this.needsEndClock || this.timed ? this.clock() : undefined;
-    const durationMs = now === undefined ? NaN : now - call.start;
-    const slow = this.watchSlow && durationMs >= this.o.slowCallDurationMs;
-    if (!threw) {
-      this.succeeded(call.generation, call.probe, slow, durationMs, now);
+  /** The function's promise fulfilled (CallOwner). */
+  [kFulfilled](call: Call, value: unknown): void {
+    // Already answered by its deadline or the caller's abort: a late result changes nothing.
+    if (!call.settled) {
+      this.untrack(call);
+      // The clock is read again only for what needs it: slow calls, a time window, or listeners of durations.
+      const now = this.needsEndClock || this.timed ? this.clock() : undefined;
+      const durationMs = now === undefined ? NaN : now - call.start;
+      this.succeeded(call.generation, call.probe, this.watchSlow && durationMs >= this.o.slowCallDurationMs, durationMs, now);
       call.resolve(value);
-      return;
     }
-    if (!this.counts_(error)) {
-      this.ignore(call.generation, call.probe, error).catch(call.reject);
-      return;
+    this.pool.give(call);
+  }
+
+  /** The function's promise rejected (CallOwner). */
+  [kRejected](call: Call, error: unknown): void {
+    if (!call.settled) {
+      this.untrack(call);
+      const now = this.clock();
+      if (!this.counts_(error)) {
+        this.ignored_(call.generation, call.probe, error);
+        call.reject(error);
+      } else {
+        const durationMs = now - call.start;
+        this.failed(call.generation, call.probe, this.watchSlow && durationMs >= this.o.slowCallDurationMs, error, durationMs, now);
+        this.answerWithError(call, error);
+      }
     }
-    this.failed(call.generation, call.probe, slow, error, durationMs, now!);
-    this.answerWithError(call, error);
+    this.pool.give(call);
   }
 
   /** The deadline of a call passed: abort its signal, count a failure, answer the caller now. */
   private readonly expire = (call: Call, now: number): void => {
     if (call.settled) return;
+    const ctx = call.ctx!;
     this.untrack(call);
     const timeoutMs = this.o.timeoutMs!;
     const error = new TimeoutError(`CircuitBreaker '${this.name}'`, timeoutMs);
-    call.abort(error);
+    ctx.abort(error);
     this.counts.timeouts++;
     if (this.events.has('timeout')) this.events.emit('timeout', { name: this.name, timeoutMs });
     const durationMs = Number.isNaN(call.start) ? timeoutMs : now - call.start;
@@ -416,20 +437,22 @@ export class CircuitBreaker implements Policy {
     this.answerWithError(call, error);
   };
 
-  /** The caller's signal aborted: the call counts as nothing, and the caller gets the abort reason. */
-  private readonly callerAborted = (call: Call, reason: unknown): void => {
+  /** The caller's signal aborted (CallOwner): the call counts as nothing, and the caller gets the abort reason. */
+  [kCallerAborted](call: Call, reason: unknown): void {
     if (call.settled) return;
     this.untrack(call);
     if (call.probe) this.releaseProbe(call.generation);
     call.reject(reason);
-  };
+  }
 
   private untrack(call: Call): void {
     call.settled = true;
-    if (call === this.slowFrontier) this.slowFrontier = call.next;
-    if (call.countedSlow && call.generation === this.generation) this.inFlightSlow--;
+    if (this.watchSlow) {
+      if (call === this.slowFrontier) this.slowFrontier = call.next;
+      if (call.countedSlow && call.generation === this.generation) this.inFlightSlow--;
+    }
     this.list.remove(call);
-    call.release();
+    call.ctx!.release();
     this.inFlight--;
   }
 
@@ -477,10 +500,15 @@ export class CircuitBreaker implements Policy {
   }
 
   private ignore(generation: number, probe: boolean, error: unknown): Promise<never> {
+    this.ignored_(generation, probe, error);
+    return Promise.reject(error);
+  }
+
+  /** An error that `isFailure` refuses: counted apart, and a probe gives its slot back. */
+  private ignored_(generation: number, probe: boolean, error: unknown): void {
     this.counts.ignored++;
     if (probe) this.releaseProbe(generation);
     if (this.events.has('ignored')) this.events.emit('ignored', { name: this.name, error });
-    return Promise.reject(error);
   }
 
   private releaseProbe(generation: number): void {
@@ -491,7 +519,8 @@ export class CircuitBreaker implements Policy {
   /** `now` is undefined when nothing needed the clock so far; it is read if the state must change. */
   private succeeded(generation: number, probe: boolean, slow: boolean, durationMs: number, now: number | undefined): void {
     this.counts.successes++;
-    if (this.events.has('success')) this.events.emit('success', { name: this.name, durationMs });
+    // `timed` says whether anyone listens to 'success' or 'failure': most breakers skip the lookup.
+    if (this.timed && this.events.has('success')) this.events.emit('success', { name: this.name, durationMs });
     if (generation !== this.generation) return;
     const s = this.s;
     if (s.kind === 'CLOSED') {
@@ -508,7 +537,7 @@ export class CircuitBreaker implements Policy {
 
   private failed(generation: number, probe: boolean, slow: boolean, error: unknown, durationMs: number, now: number): void {
     this.counts.failed++;
-    if (this.events.has('failure')) this.events.emit('failure', { name: this.name, error, durationMs });
+    if (this.timed && this.events.has('failure')) this.events.emit('failure', { name: this.name, error, durationMs });
     if (generation !== this.generation) return;
     const s = this.s;
     if (s.kind === 'CLOSED') {

@@ -1,87 +1,189 @@
 import { abortReason } from './errors';
-import type { ExecuteContext, InternalOptions } from './policy';
-import { kParent } from './policy';
+import type { ExecuteContext } from './policy';
+
+// The owner's methods are keyed by symbols the package does not export: callable by the records, not by users.
+const kFulfilled = Symbol('fulfilled');
+const kRejected = Symbol('rejected');
+const kCallerAborted = Symbol('callerAborted');
+export { kCallerAborted, kFulfilled, kRejected };
+
+/** What a policy that tracks calls does when a call's function settles or its caller aborts. */
+export interface CallOwner {
+  /** The function's promise fulfilled. Runs once per use of the record; the owner then gives the record back to the pool. */
+  [kFulfilled](call: Call, value: unknown): void;
+  /** The function's promise rejected (same rules as fulfilled). */
+  [kRejected](call: Call, error: unknown): void;
+  /** The caller's signal aborted while the call was in flight (the owner answers the caller at once). */
+  [kCallerAborted](call: Call, reason: unknown): void;
+}
+
+/** Marks a context that has not been aborted (any value, undefined included, can be an abort reason). */
+const NOT_ABORTED: unique symbol = Symbol('not aborted');
 
 /**
- * One call in flight: the context handed to the function, a node of the
- * in-flight list (ordered by start), and the handle to settle the caller.
+ * What the function of one call receives. One per call and never reused: a
+ * function may keep its context after the call and must never see another
+ * call's signal in it.
+ *
+ * The signal is made on first read (an `AbortController` costs microseconds on
+ * Node 20, more than the rest of the call). An abort before that is kept and
+ * the signal is born aborted. The caller's signal, when there is one, is
+ * listened to directly (this object is the listener: no closure), so a caller
+ * that never reads its own signal costs no controller either.
  */
-export class Call implements ExecuteContext {
+export class CallContext implements ExecuteContext {
+  // Declared, then set in the constructor: one is made per call, and plain
+  // assignments cost less than class-field initialisers.
+  /** The call's record while it is in flight; null once the call has ended. */
+  declare call: Call | null;
+  declare private controller: AbortController | undefined;
+  /** The caller's signal this context listens to, while it listens. */
+  declare private parent: AbortSignal | undefined;
+  declare private reason: unknown;
+
+  constructor(call: Call) {
+    this.call = call;
+    this.controller = undefined;
+    this.parent = undefined;
+    this.reason = NOT_ABORTED;
+  }
+
+  get signal(): AbortSignal {
+    return (this.controller ?? this.makeController()).signal;
+  }
+
+  private makeController(): AbortController {
+    // The global is read at each creation (not captured at load), so that a replaced AbortController is honoured.
+    const controller = new AbortController();
+    this.controller = controller;
+    if (this.reason !== NOT_ABORTED) controller.abort(this.reason);
+    return controller;
+  }
+
+  /** Aborts this call's signal (now, or when it is first read). Only the first reason counts. */
+  abort(reason: unknown): void {
+    if (this.reason !== NOT_ABORTED) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+
+  /** Ties this call to the caller's signal (not aborted yet): its abort aborts this call and tells the owner. */
+  listen(parent: AbortSignal): void {
+    this.parent = parent;
+    parent.addEventListener('abort', this, { once: true });
+  }
+
+  /** The caller's signal aborted. */
+  handleEvent(): void {
+    const parent = this.parent;
+    if (parent === undefined) return;
+    this.parent = undefined;
+    const reason = abortReason(parent);
+    this.abort(reason);
+    const call = this.call;
+    if (call !== null && call.ctx === this) call.owner[kCallerAborted](call, reason);
+  }
+
+  /** The call has ended: stop listening to the caller and forget the record (which is reused). */
+  release(): void {
+    this.call = null;
+    const parent = this.parent;
+    if (parent !== undefined) {
+      this.parent = undefined;
+      parent.removeEventListener('abort', this);
+    }
+  }
+}
+
+/**
+ * One call in flight as its owner sees it: a node of the in-flight list
+ * (ordered by start), the handle to settle the caller, and the handlers that
+ * watch the function's promise.
+ *
+ * Records are reused (see CallPool), so the two handlers are made once per
+ * record instead of two closures per call. A record goes back to the pool only
+ * once the function's promise has settled, that is once its handlers have run:
+ * a record answered early (deadline, caller's abort) stays out of the pool
+ * until then, so a late result can never be taken for a later call's.
+ */
+export class Call {
   prev: Call | null = null;
   next: Call | null = null;
+  /** When the deadline passes (ms on the owner's clock); Infinity until the list stamps it. */
+  deadline = Infinity;
   /** Set once the caller has been answered (by the result, the deadline or an abort). */
   settled = false;
   /** Counted among the in-flight slow calls (see CircuitBreaker). */
   countedSlow = false;
   probe = false;
+  /** When the call started, when the owner needs to know (slow calls, durations); NaN otherwise. */
+  start = NaN;
+  generation = 0;
+  /** The context handed to this use's function. */
+  ctx: CallContext | null = null;
+  resolve: (value: unknown) => void = noop;
+  reject: (error: unknown) => void = noop;
   /** The caller's fallback, answered instead of an error (see CircuitBreaker). */
   fallback: ((error: unknown) => unknown) | undefined = undefined;
-  resolve!: (value: unknown) => void;
-  reject!: (error: unknown) => void;
-  private controller: AbortController | undefined;
-  private abortedWith: unknown = undefined;
-  private aborted = false;
+  /** Next free record in the pool. */
+  nextFree: Call | null = null;
+  readonly onFulfilled: (value: unknown) => void;
+  readonly onRejected: (error: unknown) => void;
 
-  /** When the deadline passes (ms on the owner's clock); Infinity until the list stamps it. */
-  deadline = Infinity;
+  constructor(readonly owner: CallOwner) {
+    this.onFulfilled = (value) => owner[kFulfilled](this, value);
+    this.onRejected = (error) => owner[kRejected](this, error);
+  }
+}
 
-  constructor(
-    /** When the call started, when the owner needs to know (slow calls, durations); NaN otherwise. */
-    readonly start: number,
-    readonly generation: number,
-    readonly options: InternalOptions | undefined,
-  ) {}
+function noop(): void {}
 
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      const controller = new AbortController();
-      this.controller = controller;
-      if (this.aborted) controller.abort(this.abortedWith);
-      else if (this.options !== undefined) {
-        const parent = this.options.signal ?? this.options[kParent]?.signal;
-        if (parent !== undefined) {
-          if (parent.aborted) controller.abort(abortReason(parent));
-          else parent.addEventListener('abort', this, { once: true });
-        }
-      }
+/** Free records kept per owner: enough for the usual concurrency, bounded so an idle owner holds little. */
+const POOL_MAX = 32;
+
+/** A stack of free call records for one owner; made on demand, so an owner that never tracks a call holds none. */
+export class CallPool {
+  private free: Call | null = null;
+  private size = 0;
+
+  constructor(private readonly owner: CallOwner) {}
+
+  /** A record ready for a new call, with a new context; `start`, `generation`, `probe`, `fallback` are the caller's to set. */
+  take(): Call {
+    let call = this.free;
+    if (call === null) call = new Call(this.owner);
+    else {
+      this.free = call.nextFree;
+      call.nextFree = null;
+      this.size--;
+      call.deadline = Infinity;
+      call.settled = false;
+      call.countedSlow = false;
     }
-    return this.controller.signal;
+    call.ctx = new CallContext(call);
+    return call;
   }
 
-  /** The parent signal aborted (this object is its listener: no closure per call). */
-  handleEvent(): void {
-    const parent = this.options!.signal ?? this.options![kParent]?.signal;
-    const reason = parent ? abortReason(parent) : undefined;
-    this.abort(reason);
-    this.onParentAbort?.(this, reason);
+  /** Takes back a record whose function's promise has settled. */
+  give(call: Call): void {
+    call.ctx = null;
+    call.resolve = call.reject = noop;
+    call.fallback = undefined;
+    if (this.size === POOL_MAX) return;
+    call.nextFree = this.free;
+    this.free = call;
+    this.size++;
   }
+}
 
-  /** Called when the parent's signal aborts (the owner rejects the caller at once). */
-  onParentAbort: ((call: Call, reason: unknown) => void) | undefined = undefined;
-
-  /**
-   * Listens to the parent's signal now rather than on first read, for owners
-   * that must answer the caller at once when the caller aborts.
-   */
-  watchParent(onAbort: (call: Call, reason: unknown) => void): void {
-    this.onParentAbort = onAbort;
-    void this.signal;
-  }
-
-  /** Aborts this call's signal (now, or when it is first read). */
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.abortedWith = reason;
-    this.controller?.abort(reason);
-  }
-
-  /** Removes the listener this call put on its parent's signal. */
-  release(): void {
-    if (this.controller === undefined || this.options === undefined) return;
-    const parent = this.options.signal ?? this.options[kParent]?.signal;
-    parent?.removeEventListener('abort', this);
-  }
+/**
+ * Watches the function's promise with the record's own handlers. The intrinsic
+ * `then` is used, so that a promise subclass with its own `then` cannot run a
+ * handler twice (which, with records reused, would answer another call).
+ */
+const promiseThen = Promise.prototype.then;
+export function watch(promise: Promise<unknown>, call: Call): void {
+  promiseThen.call(promise, call.onFulfilled, call.onRejected);
 }
 
 /** Deadlines are checked this many times per timeout: a call is answered at most 1/32 of its timeout late. */

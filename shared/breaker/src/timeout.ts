@@ -1,5 +1,5 @@
 import { abortReason, TimeoutError } from './errors';
-import { Call, InFlightList } from './inflight';
+import { Call, CallPool, InFlightList, kCallerAborted, kFulfilled, kRejected, watch, type CallOwner } from './inflight';
 import { numberOption } from './options';
 import { deferred, invoke, kParent, type ExecuteOptions, type InternalOptions, type Policy, type Work } from './policy';
 
@@ -14,8 +14,9 @@ export interface TimeoutOptions {
  * signal (at most 1/32 of the timeout late). All calls share one timer that
  * ticks only while calls are in flight; no clock reading or timer per call.
  */
-export class TimeoutPolicy implements Policy {
+export class TimeoutPolicy implements Policy, CallOwner {
   private readonly list: InFlightList;
+  private readonly pool = new CallPool(this);
   private readonly clock: () => number;
 
   constructor(
@@ -31,37 +32,47 @@ export class TimeoutPolicy implements Policy {
     const opts = options as InternalOptions | undefined;
     const parent = opts?.signal ?? opts?.[kParent]?.signal;
     if (parent?.aborted) return Promise.reject(abortReason(parent));
-    const call = new Call(NaN, 0, opts);
+    const call = this.pool.take();
     this.list.push(call);
     const promise = deferred<T>(call);
-    if (parent !== undefined) call.watchParent(this.settleWithError);
-    invoke(fn, call).then(
-      (value) => {
-        if (this.settle(call)) call.resolve(value);
-      },
-      (error: unknown) => {
-        if (this.settle(call)) call.reject(error);
-      },
-    );
+    const ctx = call.ctx!;
+    if (parent !== undefined) ctx.listen(parent);
+    watch(invoke(fn, ctx), call);
     return promise;
   }
 
+  /** The function's promise fulfilled (CallOwner). */
+  [kFulfilled](call: Call, value: unknown): void {
+    if (this.settle(call)) call.resolve(value);
+    this.pool.give(call);
+  }
+
+  /** The function's promise rejected (CallOwner). */
+  [kRejected](call: Call, error: unknown): void {
+    if (this.settle(call)) call.reject(error);
+    this.pool.give(call);
+  }
+
+  /** The caller's signal aborted (CallOwner). */
+  [kCallerAborted](call: Call, reason: unknown): void {
+    if (this.settle(call)) call.reject(reason);
+  }
+
+  /** Marks the call answered and takes it out of the list; false if it already was. */
   private settle(call: Call): boolean {
     if (call.settled) return false;
     call.settled = true;
     this.list.remove(call);
-    call.release();
+    call.ctx!.release();
     return true;
   }
 
-  private readonly settleWithError = (call: Call, error: unknown): void => {
-    if (this.settle(call)) call.reject(error);
-  };
-
   private readonly expire = (call: Call): void => {
+    const ctx = call.ctx!;
+    if (!this.settle(call)) return;
     const error = new TimeoutError('timeout policy', this.ms);
-    call.abort(error);
-    this.settleWithError(call, error);
+    ctx.abort(error);
+    call.reject(error);
   };
 }
 
