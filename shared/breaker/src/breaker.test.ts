@@ -8,8 +8,11 @@ import {
   type CircuitBreakerOptions,
   type ExecuteContext,
   type StateChangeEvent,
+  retry,
+  wrap,
 } from './index';
 import { getEventListeners } from 'node:events';
+import { NEVER_ABORTED } from './policy';
 
 /** A clock the test moves by hand. */
 function manualClock(start = 1_000_000) {
@@ -277,6 +280,24 @@ describe('per-call timeout', () => {
     await jest.advanceTimersByTimeAsync(1000 + 1000 / 32);
     const errors = await Promise.all(calls);
     expect(errors.every(isTimeoutError)).toBe(true);
+  });
+
+  it('inside a retry without a caller signal, listens to nothing: no listener per call in flight on a shared signal', async () => {
+    const b = new CircuitBreaker({ name: 'p', timeoutMs: 1000 });
+    const policy = wrap(retry({ attempts: 2, initialDelayMs: 0 }), b);
+    const pending = Array.from({ length: 20 }, () => deferred());
+    let seen: AbortSignal | undefined;
+    const calls = pending.map((d) =>
+      policy.execute((ctx) => {
+        seen = ctx.signal; // the breaker's own signal per call, not the retry's shared one
+        return d.promise;
+      }),
+    );
+    await Promise.resolve();
+    expect(getEventListeners(NEVER_ABORTED.signal, 'abort')).toHaveLength(0);
+    expect(seen?.aborted).toBe(false);
+    for (const d of pending) d.resolve('ok');
+    await expect(Promise.all(calls)).resolves.toHaveLength(20);
   });
 
   it("listens to the caller's signal without making a controller until the function reads its own", async () => {

@@ -2,7 +2,7 @@ import { abortReason, CircuitOpenError, TimeoutError } from './errors';
 import { Emitter, type Listener } from './events';
 import { Call, CallPool, InFlightList, kCallerAborted, kFulfilled, kRejected, watch, type CallOwner } from './inflight';
 import { resolveOptions, type CircuitBreakerOptions, type ResolvedOptions } from './options';
-import { deferred, invoke, kParent, NEVER_ABORTED, type ExecuteOptions, type InternalOptions, type Policy, type Work } from './policy';
+import { abortableParent, deferred, invoke, kParent, NEVER_ABORTED, type ExecuteOptions, type InternalOptions, type Policy, type Work } from './policy';
 import { ConsecutiveWindow } from './windows/consecutive';
 import { CountWindow } from './windows/count';
 import { TimeWindow } from './windows/time';
@@ -198,7 +198,7 @@ export class CircuitBreaker implements Policy, CallOwner {
 
     let parent: AbortSignal | undefined;
     if (opts !== undefined) {
-      parent = opts.signal ?? opts[kParent]?.signal;
+      parent = abortableParent(opts);
       if (parent?.aborted) {
         if (probe) this.releaseProbe(this.generation);
         return Promise.reject(abortReason(parent));

@@ -36,6 +36,17 @@ export function parentSignal(options: InternalOptions | undefined): AbortSignal 
 const never = new AbortController().signal;
 export const NEVER_ABORTED: ExecuteContext = Object.freeze({ signal: never });
 
+/**
+ * The parent signal a policy has to listen to: undefined when there is none, or when it is the
+ * shared signal that never aborts (an outer retry without a caller's signal hands it to every
+ * attempt; listening to it would cost a listener per call in flight, all on one signal).
+ */
+export function abortableParent(options: InternalOptions | undefined): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  const signal = options.signal ?? options[kParent]?.signal;
+  return signal === never ? undefined : signal;
+}
+
 /** Runs `fn` and always returns a promise, turning a synchronous throw into a rejection. */
 export function invoke<T>(fn: Work<T>, ctx: ExecuteContext): Promise<T> {
   try {

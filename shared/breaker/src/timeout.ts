@@ -1,7 +1,7 @@
 import { abortReason, TimeoutError } from './errors';
 import { Call, CallPool, InFlightList, kCallerAborted, kFulfilled, kRejected, watch, type CallOwner } from './inflight';
 import { numberOption } from './options';
-import { deferred, invoke, kParent, type ExecuteOptions, type InternalOptions, type Policy, type Work } from './policy';
+import { abortableParent, deferred, invoke, type ExecuteOptions, type InternalOptions, type Policy, type Work } from './policy';
 
 export interface TimeoutOptions {
   /** Time source in milliseconds (default `Date.now`). */
@@ -30,7 +30,7 @@ export class TimeoutPolicy implements Policy, CallOwner {
 
   execute<T>(fn: Work<T>, options?: ExecuteOptions): Promise<T> {
     const opts = options as InternalOptions | undefined;
-    const parent = opts?.signal ?? opts?.[kParent]?.signal;
+    const parent = abortableParent(opts);
     if (parent?.aborted) return Promise.reject(abortReason(parent));
     const call = this.pool.take();
     this.list.push(call);
