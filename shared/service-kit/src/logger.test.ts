@@ -11,6 +11,26 @@ describe('createLogger', () => {
     ]);
   });
 
+  it('skips the formatting of lines below its level, and follows a level changed later', () => {
+    const { logger, lines } = memoryLogger('payment', 'info');
+    let reads = 0;
+    const meta = {
+      get orderId() {
+        reads += 1; // read by the redacting copy: only when the line is formatted
+        return 'o-1';
+      },
+    };
+    logger.debug('not written', meta);
+    expect(reads).toBe(0);
+    expect(lines).toEqual([]);
+    logger.level = 'debug';
+    logger.debug('written', meta);
+    expect(reads).toBeGreaterThan(0);
+    expect(lines).toEqual([expect.objectContaining({ level: 'debug', message: 'written', orderId: 'o-1' })]);
+    expect(logger.child({ component: 'c' }).debug('from a child')).toBeDefined();
+    expect(lines).toHaveLength(2);
+  });
+
   it('adds the request id of the current request', async () => {
     const { logger, lines } = memoryLogger();
     await runWithRequestId('req-42', async () => {

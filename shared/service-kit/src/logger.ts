@@ -104,7 +104,7 @@ export const requestIdFormat = winston.format((info) => {
  */
 export function createLogger(options: LoggerOptions): Logger {
   const level = options.level ?? 'info';
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: level === 'silent' ? 'error' : level,
     silent: level === 'silent',
     defaultMeta: { service: options.service },
@@ -117,4 +117,25 @@ export function createLogger(options: LoggerOptions): Logger {
     ),
     transports: options.transports ?? [new winston.transports.Console()],
   });
+  skipDisabledLevels(logger);
+  return logger;
+}
+
+/**
+ * winston runs every entry through the whole format chain (request id, a deep redacting copy,
+ * timestamp, JSON) before a transport drops it for its level: a `debug` line per dependency
+ * call cost that much on every order at the default level. The level methods return at once
+ * when no transport would write the line (`isLevelEnabled` reads the current level, so a
+ * level changed later still counts; children share these methods).
+ */
+function skipDisabledLevels(logger: Logger): void {
+  for (const name of Object.keys(logger.levels)) {
+    const method = (logger as unknown as Record<string, unknown>)[name];
+    if (typeof method !== 'function') continue;
+    const write = method as (...args: unknown[]) => Logger;
+    (logger as unknown as Record<string, unknown>)[name] = function (this: Logger | undefined, ...args: unknown[]): Logger {
+      const self = this ?? logger;
+      return self.isLevelEnabled(name) ? write.apply(self, args) : self;
+    };
+  }
 }

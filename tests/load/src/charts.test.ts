@@ -8,14 +8,16 @@ function fakeRun(breakers: 'on' | 'off'): RunResult {
     description: 'test',
     summary: { sent: 30, answered: 30, byStatus: { '201': 20, '202': 10 }, byOrderStatus: {}, latency: { p50: 5, p90: 9, p99: 12, max: 15 }, throughput: 10, goodput: 10, fallbacks: {}, fiveXX: 0 },
     duringFault: null,
+    beforeFault: null,
     events: [{ label: 'kill payment', phase: 'fault', atMs: 1_000, doneAtMs: 1_010 }],
     watch: 'payment',
     openAfterFaultMs: 400,
     closedAfterRecoveryMs: null,
+    recovery: null,
     circuits: { payment: [{ fromMs: 0, toMs: 1_400, state: 'CLOSED' }, { fromMs: 1_400, toMs: 3_000, state: 'OPEN' }] },
     queue: { peak: 0, drainMs: null, drainRate: null, parked: 0, settledAfterMs: 0 },
     breakerCalls: {},
-    invariants: { checked: 30, unverified: 0, outcomes: { paid: 30 }, violations: 0, duplicateCharges: 0, examples: {}, ok: true },
+    invariants: { checked: 30, unverified: 0, outcomes: { paid: 30 }, violations: 0, duplicateCharges: 0, examples: {}, ledgerLost: { answeredBeforeKill: 0, shipment: 0 }, ok: true },
     perSecond: [
       { second: 0, sent: 10, byStatus: { '201': 10 }, p50: 4, p90: 5, p99: 6, slow: 0 },
       { second: 1, sent: 10, byStatus: { '201': 5, '202': 5 }, p50: 5, p90: 9, p99: 12, slow: 0 },
@@ -23,7 +25,7 @@ function fakeRun(breakers: 'on' | 'off'): RunResult {
     ],
     queueSeries: [],
     generatorCpu: 0.1,
-    worker: { charged: 0, firstAt: null, lastAt: null, spanMs: null, rate: null },
+    worker: { charged: 0, firstAt: null, lastAt: null, spanMs: null, rate: null, peakPerSecond: 0 },
   };
 }
 

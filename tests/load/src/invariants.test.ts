@@ -33,6 +33,31 @@ describe('classify', () => {
     // a 202 is never "paid" by its answer
     expect(classify(order('d', 202, { answeredAtMs: 3_900, chargeId: 'ch_3' }), ledger([], ['HELD']), { paymentLedgerLostBeforeMs: 4_000 })).toBe('pending');
   });
+
+  it('counts a capture that died with the killed payment process when a shipment shows it', () => {
+    const killed = { paymentLedgerLostBeforeMs: 4_000 };
+    const shipped: OrderLedger = { ...ledger([], ['HELD']), shipments: [{ shipmentId: 'shp_1', createdAt: '2026-01-01T00:00:04.010Z' }] };
+    // a 201 answered just after the kill: its capture was made just before, its shipment exists
+    expect(classify(order('a', 201, { sentAtMs: 3_980, answeredAtMs: 4_020, chargeId: 'ch_1' }), shipped, killed)).toBe('paid-ledger-lost');
+    // a 202 charged by the worker in the killed process, then shipped
+    expect(classify(order('b', 202, { sentAtMs: 3_000, answeredAtMs: 3_010 }), shipped, killed)).toBe('paid-ledger-lost');
+    // without a shipment it is a real loss, kill or not
+    expect(classify(order('c', 201, { sentAtMs: 3_980, answeredAtMs: 4_020, chargeId: 'ch_1' }), ledger([], ['HELD']), killed)).toBe('pending');
+    // an order sent after the kill must be in the new ledger, shipment or not
+    expect(classify(order('d', 201, { sentAtMs: 4_500, answeredAtMs: 4_520, chargeId: 'ch_1' }), shipped, killed)).toBe('pending');
+    // no kill: the ledger is the only evidence
+    expect(classify(order('e', 201, { sentAtMs: 3_980, answeredAtMs: 4_020, chargeId: 'ch_1' }), shipped)).toBe('pending');
+    // a refused order is never paid by a shipment
+    expect(classify(order('f', 503, { sentAtMs: 3_000 }), { ...ledger([], []), shipments: [{}] }, killed)).toBe('refused-clean');
+  });
+
+  it('prints the evidence of each capture lost with the ledger', () => {
+    const shipped: OrderLedger = { ...ledger([], ['HELD']), shipments: [{ shipmentId: 'shp_1' }] };
+    const report = checkInvariants([order('a', 201, { sentAtMs: 3_980, answeredAtMs: 4_020, chargeId: 'ch_1' })], new Map([['a', shipped]]), 0, { paymentLedgerLostBeforeMs: 4_000 });
+    expect(report.ok).toBe(true);
+    expect(report.examples['paid-ledger-lost']).toEqual(['a 201 sent at 3980 ms, answered at 4020 ms — sent before the kill, shipment shp_1 exists']);
+    expect(report.ledgerLost).toEqual({ answeredBeforeKill: 0, shipment: 1 });
+  });
 });
 
 describe('checkInvariants', () => {
@@ -50,6 +75,7 @@ describe('checkInvariants', () => {
       violations: 0,
       duplicateCharges: 0,
       examples: {},
+      ledgerLost: { answeredBeforeKill: 0, shipment: 0 },
       ok: true,
     });
   });
@@ -66,7 +92,7 @@ describe('checkInvariants', () => {
     expect(report.violations).toBe(9);
     expect(report.duplicateCharges).toBe(3);
     expect(report.outcomes).toEqual({ 'double-charge': 2, pending: 7 });
-    expect(report.examples['double-charge']).toEqual(['a 202 at 1000 ms', 'b 201 at 1000 ms']);
+    expect(report.examples['double-charge']).toEqual(['a 202 answered at 1000 ms', 'b 201 answered at 1000 ms']);
     expect(report.examples.pending).toHaveLength(5);
   });
 
@@ -85,7 +111,7 @@ describe('workerChargeRate', () => {
       ['n1', { charges: [{ status: 'CAPTURED', createdAt: at(0) }], reservations: [] }],
     ]);
     const result = workerChargeRate([order('q1', 202), order('q2', 202), order('q3', 202), order('n1', 201)], ledgers);
-    expect(result).toEqual({ charged: 3, firstAt: at(1_000), lastAt: at(2_000), spanMs: 1_000, rate: 3 });
+    expect(result).toEqual({ charged: 3, firstAt: at(1_000), lastAt: at(2_000), spanMs: 1_000, rate: 3, peakPerSecond: 2 });
   });
 
   it('has no rate without queued charges', () => {

@@ -16,20 +16,25 @@ async function getJson(url: string): Promise<unknown> {
   }
 }
 
-export async function readLedgers(orderIds: readonly string[], urls: { payment: string; inventory: string }, concurrency = 16): Promise<Map<string, OrderLedger>> {
+/** `shipping`: also read each order's shipments (when payment was killed: the evidence of a capture its ledger lost). */
+export async function readLedgers(orderIds: readonly string[], urls: { payment: string; inventory: string; shipping?: string }, concurrency = 16): Promise<Map<string, OrderLedger>> {
   const ledgers = new Map<string, OrderLedger>();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < orderIds.length) {
       const orderId = orderIds[next++]!;
       const id = encodeURIComponent(orderId);
-      const [charges, reservations] = await Promise.all([
+      const [charges, reservations, shipments] = await Promise.all([
         getJson(`${urls.payment}/charges?orderId=${id}`) as Promise<{ charges?: { status: string; createdAt?: string }[] }>,
         getJson(`${urls.inventory}/reservations?orderId=${id}`) as Promise<{ reservations?: { status: string }[] }>,
+        urls.shipping === undefined ? undefined : (getJson(`${urls.shipping}/shipments?orderId=${id}`) as Promise<{ shipments?: { shipmentId?: string; createdAt?: string }[] }>),
       ]);
       ledgers.set(orderId, {
         charges: (charges.charges ?? []).map((c) => ({ status: c.status, ...(c.createdAt === undefined ? {} : { createdAt: c.createdAt }) })),
         reservations: (reservations.reservations ?? []).map((r) => ({ status: r.status })),
+        ...(shipments === undefined
+          ? {}
+          : { shipments: (shipments.shipments ?? []).map((x) => ({ ...(x.shipmentId === undefined ? {} : { shipmentId: x.shipmentId }), ...(x.createdAt === undefined ? {} : { createdAt: x.createdAt }) })) }),
       });
     }
   };

@@ -80,9 +80,12 @@ export function startMonitor(checkoutUrl: string, startedAt: number): { data: Mo
   };
   const circuits = loop(100, async () => {
     const atMs = now();
-    const body = JSON.parse(await getText(`${checkoutUrl}/circuits`, 1_000)) as { circuits?: Record<string, { state?: string }> };
+    const wallMs = Date.now();
+    const body = JSON.parse(await getText(`${checkoutUrl}/circuits`, 1_000)) as { circuits?: Record<string, { state?: string; openUntil?: number | null }> };
     for (const [name, snapshot] of Object.entries(body.circuits ?? {})) {
-      (data.circuits[name] ??= []).push({ atMs, state: snapshot.state ?? 'UNKNOWN' });
+      // openUntil is on the breaker's clock (Date.now, same machine): turned into the run's time.
+      const openUntilMs = typeof snapshot.openUntil === 'number' ? atMs + (snapshot.openUntil - wallMs) : undefined;
+      (data.circuits[name] ??= []).push({ atMs, state: snapshot.state ?? 'UNKNOWN', ...(openUntilMs === undefined ? {} : { openUntilMs }) });
     }
   });
   const metrics = loop(500, async () => {

@@ -33,9 +33,27 @@ function fallbacks(result: RunResult): string {
 function invariants(result: RunResult): string {
   const inv = result.invariants;
   const outcomes = Object.entries(inv.outcomes)
-    .map(([outcome, count]) => `${outcome} ${count}`)
+    .map(([outcome, count]) =>
+      outcome === 'paid-ledger-lost' && inv.ledgerLost !== undefined
+        ? `${outcome} ${count} (${inv.ledgerLost.answeredBeforeKill} answered 201 before the kill, ${inv.ledgerLost.shipment} shown by a shipment)`
+        : `${outcome} ${count}`,
+    )
     .join(', ');
-  return `${inv.ok ? 'OK' : `VIOLATED (${inv.violations})`} — ${outcomes}; duplicate charges ${inv.duplicateCharges}; unanswered (not checkable) ${inv.unverified}`;
+  const examples = Object.entries(inv.examples)
+    .map(([outcome, list]) => `${outcome}: ${(list ?? []).join('; ')}`)
+    .join(' · ');
+  return `${inv.ok ? 'OK' : `VIOLATED (${inv.violations})`} — ${outcomes}; duplicate charges ${inv.duplicateCharges}; unanswered (not checkable) ${inv.unverified}${examples ? ` · orders: ${examples}` : ''}`;
+}
+
+/** "1830 ms (target ≤ 6000: open period in force 5000 ms, its probe due 1740 ms after the repair; restart took 1130 ms)". */
+export function recoveryText(result: Pick<RunResult, 'closedAfterRecoveryMs' | 'recovery' | 'events'>): string {
+  const r = result.recovery;
+  const restart = result.events.find((e) => e.phase === 'recovery' && e.label.startsWith('start '));
+  const repair = r === null || restart === undefined ? '' : `; the restart took ${r.repairMs} ms`;
+  const closed = result.closedAfterRecoveryMs === null ? 'not seen' : `${result.closedAfterRecoveryMs} ms`;
+  if (r === null || r.openPeriodMs === null) return `${closed}${repair ? ` (${repair.slice(2)})` : ''}`;
+  const verdict = r.met === null ? '' : r.met ? 'met' : 'missed';
+  return `${closed} (${verdict}${verdict ? ': ' : ''}target ≤ ${r.closedWithinMs} ms = open period in force ${r.openPeriodMs} ms + 1 s; its probe was due ${r.probeDueAfterMs} ms after the repair${repair})`;
 }
 
 /** [label, value] rows of one run. */
@@ -51,6 +69,10 @@ export function runRows(result: RunResult): [string, string][] {
     ['throughput (answers/s, of which 2xx)', `${s.throughput.toFixed(1)} (${s.goodput.toFixed(1)})`],
     ['fallbacks', fallbacks(result)],
   ];
+  if (result.beforeFault !== null && result.spec.capacity) {
+    const b = result.beforeFault;
+    rows.push([`before the fault (${(b.fromMs / 1000).toFixed(1)}–${(b.toMs / 1000).toFixed(1)} s) p50 / p99 / max`, `${ms(b.p50)} / ${ms(b.p99)} / ${ms(b.max)} ms (${b.count} answers, ${b.goodput.toFixed(1)} 2xx/s)`]);
+  }
   if (result.duringFault !== null) {
     const f = result.duringFault;
     rows.push([`${f.whileOpen ? 'circuit open' : 'during the fault'} (${(f.fromMs / 1000).toFixed(1)}–${(f.toMs / 1000).toFixed(1)} s) p50 / p99 / max`, `${ms(f.p50)} / ${ms(f.p99)} / ${ms(f.max)} ms (${f.count} answers, ${f.goodput.toFixed(1)} 2xx/s)`]);
@@ -58,7 +80,7 @@ export function runRows(result: RunResult): [string, string][] {
   if (result.events.length > 0) {
     rows.push(['events', result.events.map((e) => `${(e.atMs / 1000).toFixed(1)} s ${e.label}${e.error ? ` (FAILED: ${e.error})` : ''}`).join('; ')]);
     rows.push([`${result.watch ?? '?'} circuit: fault → OPEN`, result.openAfterFaultMs === null ? 'not seen' : `${result.openAfterFaultMs} ms`]);
-    rows.push([`${result.watch ?? '?'} circuit: recovery → CLOSED`, result.closedAfterRecoveryMs === null ? 'not seen' : `${result.closedAfterRecoveryMs} ms`]);
+    rows.push([`${result.watch ?? '?'} circuit: recovery → CLOSED`, recoveryText(result)]);
   }
   const q = result.queue;
   rows.push([
@@ -67,7 +89,10 @@ export function runRows(result: RunResult): [string, string][] {
   ]);
   const w = result.worker;
   if (w.charged > 0) {
-    rows.push(['worker', `charged ${w.charged} queued orders in ${w.spanMs === null ? '–' : `${w.spanMs} ms`} (${w.rate === null ? '–' : `${w.rate.toFixed(0)} charges/s`}, payment ledger times)`]);
+    rows.push([
+      'worker',
+      `charged ${w.charged} queued orders in ${w.spanMs === null ? '–' : `${w.spanMs} ms`} (${w.rate === null ? '–' : `${w.rate.toFixed(0)} charges/s`}, payment ledger times; at most ${w.peakPerSecond ?? '–'} in one second)`,
+    ]);
   }
   rows.push(['invariants', invariants(result)]);
   return rows;
@@ -84,7 +109,7 @@ export function markdownRun(result: RunResult): string {
 }
 
 /** One line per run for the summary table of the report. */
-export const SUMMARY_HEADER = ['run', 'breakers', 'sent', '2xx', '5xx', 'none', 'p50', 'p99', 'max', 'p99 in fault/open', 'to OPEN', 'to CLOSED', 'queue peak', 'drain msg/s', 'worker charges/s', 'invariants'];
+export const SUMMARY_HEADER = ['run', 'breakers', 'sent', '2xx', '5xx', 'none', 'p50', 'p99', 'max', 'p99 in fault/open', 'to OPEN', 'to CLOSED', 'queue peak', 'drain msg/s', 'worker charges/s (peak 1 s)', 'invariants'];
 
 export function summaryRow(result: RunResult): string[] {
   const s = result.summary;
@@ -106,7 +131,7 @@ export function summaryRow(result: RunResult): string[] {
     result.closedAfterRecoveryMs === null ? '–' : `${result.closedAfterRecoveryMs}`,
     String(result.queue.peak),
     result.queue.drainRate === null ? '–' : result.queue.drainRate.toFixed(0),
-    result.worker.rate === null ? '–' : result.worker.rate.toFixed(0),
+    result.worker.rate === null ? '–' : `${result.worker.rate.toFixed(0)} (${result.worker.peakPerSecond ?? '–'})`,
     result.invariants.ok ? `OK, dup ${result.invariants.duplicateCharges}` : `${result.invariants.violations} bad, dup ${result.invariants.duplicateCharges}`,
   ];
 }

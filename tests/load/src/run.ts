@@ -5,7 +5,7 @@ import { readLedgers } from './ledgers';
 import { breakerCounts, startMonitor } from './monitor';
 import type { Product } from './orders';
 import { type AppliedEvent, faultWindow, runTimeline, SCENARIOS, type ScenarioName, timeline } from './scenarios';
-import { type LatencySummary, perSecond, queueDrain, type RequestRecord, type RunSummary, type SecondBucket, stateIntervals, summarize, timeToState, windowLatency } from './stats';
+import { type LatencySummary, openPeriodAt, perSecond, queueDrain, type RequestRecord, type RunSummary, type SecondBucket, stateIntervals, summarize, timeToState, windowLatency } from './stats';
 import type { SystemUnderLoad } from './system';
 
 /** One run: load + timeline + monitoring, then settling, the ledgers and the invariant check. */
@@ -26,11 +26,24 @@ export interface RunResult {
   readonly summary: RunSummary;
   /** Latency of the orders sent while the watched circuit was open (or, when it never opened, from 1 s after the fault to the repair). */
   readonly duringFault: (LatencySummary & { count: number; fromMs: number; toMs: number; whileOpen: boolean; goodput: number }) | null;
+  /**
+   * The same run before the fault (from 1 s in, past the closed loop's ramp, to the fault): the
+   * healthy baseline measured under the same machine load as the fault window, which a separate
+   * healthy run on a shared machine is not.
+   */
+  readonly beforeFault: (LatencySummary & { count: number; fromMs: number; toMs: number; goodput: number }) | null;
   readonly events: readonly { label: string; phase: string; atMs: number; doneAtMs: number; error?: string }[];
   readonly watch: string | null;
   /** fault → watched circuit OPEN, recovery done → CLOSED (ms); null: not seen. */
   readonly openAfterFaultMs: number | null;
   readonly closedAfterRecoveryMs: number | null;
+  /**
+   * The repair against the breaker: how long it took (a restarted payment: from the start to its
+   * health route answering), the open period in force when the dependency came back (a failed
+   * probe doubles it), when that period's probe was due after the repair, and the target
+   * (`closedAfterRecoveryMs` ≤ period + 1 s).
+   */
+  readonly recovery: { repairMs: number; openPeriodMs: number | null; probeDueAfterMs: number | null; closedWithinMs: number | null; met: boolean | null } | null;
   readonly circuits: Readonly<Record<string, { fromMs: number; toMs: number; state: string }[]>>;
   readonly queue: { peak: number; drainMs: number | null; drainRate: number | null; parked: number; settledAfterMs: number };
   readonly breakerCalls: Readonly<Record<string, Record<string, number>>>;
@@ -39,7 +52,7 @@ export interface RunResult {
   readonly worker: ReturnType<typeof workerChargeRate>;
   readonly perSecond: readonly SecondBucket[];
   readonly queueSeries: readonly { atMs: number; depth: number }[];
-  /** CPU the load generator (this process: autocannon, monitoring) used while sending, in cores (0.25 = a quarter of one). */
+  /** CPU the load generator (this process: the http client, monitoring) used while sending, in cores (0.25 = a quarter of one). */
   readonly generatorCpu: number;
 }
 
@@ -107,6 +120,17 @@ export async function runOnce(system: SystemUnderLoad, spec: RunSpec, log: (line
   const openedAtMs = fault === undefined || openAfterFaultMs === null ? null : fault.appliedAtMs + openAfterFaultMs;
   const closedAtMs = recovery === undefined || openedAtMs === null ? null : timeToState(watchSamples, Math.max(recovery.doneAtMs, openedAtMs), 'CLOSED');
   const closedAfterRecoveryMs = closedAtMs === null || recovery === undefined || openedAtMs === null ? null : Math.max(recovery.doneAtMs, openedAtMs) + closedAtMs - recovery.doneAtMs;
+  const openPeriod = recovery === undefined ? null : openPeriodAt(watchSamples, recovery.doneAtMs);
+  const recoveryDetail: RunResult['recovery'] =
+    recovery === undefined
+      ? null
+      : {
+          repairMs: Math.round(recovery.doneAtMs - recovery.appliedAtMs),
+          openPeriodMs: openPeriod?.periodMs ?? null,
+          probeDueAfterMs: openPeriod?.probeDueAfterMs ?? null,
+          closedWithinMs: openPeriod === null ? null : openPeriod.periodMs + 1_000,
+          met: openPeriod === null || closedAfterRecoveryMs === null ? null : closedAfterRecoveryMs <= openPeriod.periodMs + 1_000,
+        };
   // "Once the breaker is open": the orders sent while the watched circuit was OPEN (its first
   // OPEN interval after the fault). Without breakers (or if it never opened): from 1 s after
   // the fault to the repair.
@@ -114,10 +138,21 @@ export async function runOnce(system: SystemUnderLoad, spec: RunSpec, log: (line
   let duringFault: RunResult['duringFault'] = null;
   if (fault !== undefined) {
     const open = stateIntervals(watchSamples, spec.durationMs).find((i) => i.state === 'OPEN' && i.fromMs >= fault.appliedAtMs);
-    const fromMs = open?.fromMs ?? fault.appliedAtMs + 1_000;
-    const toMs = open !== undefined ? Math.min(open.toMs, spec.durationMs) : (recovery?.appliedAtMs ?? window.recoverAt);
+    // Without an open circuit: until the dependency answers again (a restarted process: its
+    // health route), from 1 s after the fault (the cascade builds up) — or from the fault when
+    // that leaves less than a second.
+    const untilMs = recovery?.doneAtMs ?? window.recoverAt;
+    const fromMs = open?.fromMs ?? (untilMs - fault.appliedAtMs >= 2_000 ? fault.appliedAtMs + 1_000 : fault.appliedAtMs);
+    const toMs = open !== undefined ? Math.min(open.toMs, spec.durationMs) : untilMs;
     const taken = records.filter((rec) => rec.sentAtMs >= fromMs && rec.sentAtMs < toMs && rec.status >= 200 && rec.status < 300).length;
     duringFault = { ...windowLatency(records, fromMs, toMs), fromMs, toMs, whileOpen: open !== undefined, goodput: toMs > fromMs ? taken / ((toMs - fromMs) / 1000) : 0 };
+  }
+  let beforeFault: RunResult['beforeFault'] = null;
+  if (fault !== undefined && fault.appliedAtMs > 2_000) {
+    const fromMs = 1_000;
+    const toMs = fault.appliedAtMs;
+    const taken = records.filter((rec) => rec.sentAtMs >= fromMs && rec.sentAtMs < toMs && rec.status >= 200 && rec.status < 300).length;
+    beforeFault = { ...windowLatency(records, fromMs, toMs), fromMs, toMs, goodput: taken / ((toMs - fromMs) / 1000) };
   }
   const drain = queueDrain(monitor.data.queue, recovery?.doneAtMs ?? 0);
   const parked = monitor.data.queue.at(-1)?.parked ?? 0;
@@ -126,10 +161,11 @@ export async function runOnce(system: SystemUnderLoad, spec: RunSpec, log: (line
   const answered = records.filter((r) => r.orderId !== null);
   // Payment's ledger dies with its process: a 201 answered before the kill was done may have been charged there.
   const killAt = applied.find((a) => a.event.action.kind === 'kill' && a.event.action.service === 'payment')?.doneAtMs;
-  const orders: CheckedOrder[] = answered.map((r) => ({ orderId: r.orderId!, status: r.status, answeredAtMs: r.sentAtMs + (r.latencyMs ?? 0), chargeId: r.chargeId }));
+  const orders: CheckedOrder[] = answered.map((r) => ({ orderId: r.orderId!, status: r.status, sentAtMs: r.sentAtMs, answeredAtMs: r.sentAtMs + (r.latencyMs ?? 0), chargeId: r.chargeId }));
   const ledgers = await readLedgers(
     orders.map((o) => o.orderId),
-    { payment: system.stubUrl('payment'), inventory: system.stubUrl('inventory') },
+    // shipping's ledger only when payment was killed: a shipment is the evidence of a capture the killed ledger lost
+    { payment: system.stubUrl('payment'), inventory: system.stubUrl('inventory'), ...(killAt === undefined ? {} : { shipping: system.stubUrl('shipping') }) },
   );
   const invariants = checkInvariants(orders, ledgers, records.length - answered.length, killAt === undefined ? {} : { paymentLedgerLostBeforeMs: killAt });
 
@@ -142,10 +178,12 @@ export async function runOnce(system: SystemUnderLoad, spec: RunSpec, log: (line
     description: scenario.description,
     summary,
     duringFault,
+    beforeFault,
     events: applied.map((a) => ({ label: a.event.label, phase: a.event.phase, atMs: Math.round(a.appliedAtMs), doneAtMs: Math.round(a.doneAtMs), ...(a.error ? { error: a.error } : {}) })),
     watch: scenario.watch,
     openAfterFaultMs: openAfterFaultMs === null ? null : Math.round(openAfterFaultMs),
     closedAfterRecoveryMs: closedAfterRecoveryMs === null ? null : Math.round(closedAfterRecoveryMs),
+    recovery: recoveryDetail,
     circuits,
     queue: { peak: drain.peak, drainMs: drain.drainMs === null ? null : Math.round(drain.drainMs), drainRate: drain.rate, parked, settledAfterMs: Math.round(settledAfterMs) },
     breakerCalls: breakerCounts(monitor.data.lastMetrics),

@@ -25,13 +25,15 @@ describe('scenarios', () => {
     expect(faultWindow(30_000)).toEqual({ faultAt: 6_000, recoverAt: 12_000 });
     // Short runs keep 3 s of healthy traffic first and an outage of at least 1 s.
     expect(faultWindow(10_000)).toEqual({ faultAt: 3_000, recoverAt: 4_000 });
+    // payment-down starts payment again at 25 %, before the first half-open probe.
+    expect(faultWindow(20_000, SCENARIOS['payment-down'].recoverAt)).toEqual({ faultAt: 4_000, recoverAt: 5_000 });
   });
 
   it('orders the events of a scenario in time, with labels', () => {
     const events = timeline(SCENARIOS['payment-down'], 20_000);
     expect(events.map((e) => [e.atMs, e.phase, e.label])).toEqual([
       [4_000, 'fault', 'kill payment'],
-      [8_000, 'recovery', 'start payment'],
+      [5_000, 'recovery', 'start payment'],
     ]);
     expect(timeline(SCENARIOS.healthy, 20_000)).toEqual([]);
     expect(timeline(SCENARIOS['everything-down'], 20_000).map((e) => e.phase)).toEqual(['fault', 'fault', 'fault', 'fault', 'recovery', 'recovery', 'recovery', 'recovery']);
@@ -63,11 +65,11 @@ describe('scenarios', () => {
       );
       expect(applied).toEqual([
         [4_000, 'kill payment'],
-        [8_000, 'start payment'],
+        [5_000, 'start payment'],
       ]);
       expect(result.map((r) => [r.appliedAtMs, r.doneAtMs])).toEqual([
         [4_000, 4_000],
-        [8_000, 8_800],
+        [5_000, 5_800],
       ]);
     });
 

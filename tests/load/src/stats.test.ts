@@ -1,5 +1,5 @@
-import { arrivalsForTick } from './driver';
-import { fallbackKind, latencySummary, percentile, perSecond, queueDrain, type RequestRecord, stateIntervals, summarize, timeToState, windowLatency } from './stats';
+import { arrivalsForTick, TICKS_PER_SECOND } from './driver';
+import { fallbackKind, latencySummary, openPeriodAt, percentile, perSecond, queueDrain, type RequestRecord, stateIntervals, summarize, timeToState, windowLatency } from './stats';
 
 function record(sentAtMs: number, latencyMs: number | null, status: number, warnings: string[] = []): RequestRecord {
   return { sentAtMs, latencyMs, status, orderId: status === 0 ? null : `ord-${sentAtMs}`, orderStatus: status === 201 ? 'SHIPPING_SCHEDULED' : status === 202 ? 'PENDING_PAYMENT' : null, warnings, chargeId: null, key: `k-${sentAtMs}` };
@@ -75,10 +75,35 @@ describe('per second', () => {
 
   it('spreads a rate over the ticks of a second exactly', () => {
     for (const rate of [1, 7, 20, 40, 55, 333]) {
-      const perTick = Array.from({ length: 20 }, (_, i) => arrivalsForTick(i, rate));
+      const perTick = Array.from({ length: TICKS_PER_SECOND }, (_, i) => arrivalsForTick(i, rate));
       expect(perTick.reduce((a, b) => a + b, 0)).toBe(rate);
       expect(Math.max(...perTick) - Math.min(...perTick)).toBeLessThanOrEqual(1);
     }
+  });
+});
+
+describe('the open period in force', () => {
+  const samples = [
+    { atMs: 0, state: 'CLOSED' },
+    { atMs: 4_300, state: 'OPEN', openUntilMs: 9_280 },
+    { atMs: 4_400, state: 'OPEN', openUntilMs: 9_280 },
+    { atMs: 9_300, state: 'HALF_OPEN' },
+    { atMs: 9_400, state: 'OPEN', openUntilMs: 19_390 },
+    { atMs: 9_500, state: 'OPEN', openUntilMs: 19_390 },
+    { atMs: 19_400, state: 'CLOSED' },
+  ];
+
+  it('is the open period around the repair, with its probe time', () => {
+    expect(openPeriodAt(samples, 5_000)).toEqual({ fromMs: 4_300, untilMs: 9_280, periodMs: 4_980, probeDueAfterMs: 4_280 });
+  });
+
+  it('is the grown period after a failed probe', () => {
+    expect(openPeriodAt(samples, 9_450)).toEqual({ fromMs: 9_400, untilMs: 19_390, periodMs: 9_990, probeDueAfterMs: 9_940 });
+  });
+
+  it('is none when the circuit was closed then', () => {
+    expect(openPeriodAt(samples, 2_000)).toBeNull();
+    expect(openPeriodAt(samples, 20_000)).toBeNull();
   });
 });
 

@@ -141,6 +141,28 @@ export function perSecond(records: readonly RequestRecord[], durationMs: number)
 export interface StateSample {
   readonly atMs: number;
   readonly state: string;
+  /** While OPEN: when the circuit lets its next probe through (ms of the run). */
+  readonly openUntilMs?: number;
+}
+
+/**
+ * The open period in force when the dependency came back (`atMs`): the OPEN interval around
+ * that time (or the last one before it), how long it was set to last (its probe time − its
+ * start), and when its probe was due, as ms after `atMs` (0 when it was already due). null when
+ * the circuit was not open then.
+ */
+export function openPeriodAt(samples: readonly StateSample[], atMs: number): { fromMs: number; untilMs: number; periodMs: number; probeDueAfterMs: number } | null {
+  let current: { fromMs: number; untilMs: number } | null = null;
+  for (const sample of samples) {
+    if (sample.atMs > atMs) break;
+    if (sample.state === 'OPEN' && sample.openUntilMs !== undefined) {
+      // A new open period (after a failed probe) has a new probe time.
+      if (current === null || Math.abs(sample.openUntilMs - current.untilMs) > 50) current = { fromMs: sample.atMs, untilMs: sample.openUntilMs };
+    } else if (sample.state === 'CLOSED') current = null;
+  }
+  if (current === null) return null;
+  const { fromMs, untilMs } = current;
+  return { fromMs, untilMs, periodMs: Math.round(untilMs - fromMs), probeDueAfterMs: Math.max(0, Math.round(untilMs - atMs)) };
 }
 
 export function stateIntervals(samples: readonly StateSample[], endMs: number): { fromMs: number; toMs: number; state: string }[] {
