@@ -47,7 +47,13 @@ const HEALTH: HealthRoutes = { live: '/health/live', ready: '/health/ready' };
 const STUB_ENV = ['NODE_ENV', 'PORT', 'HOST', 'LOG_LEVEL', 'FAULTS_ENABLED', 'ADMIN_TOKEN'] as const;
 const CALLER_ENV = ['NODE_ENV', 'LOG_LEVEL', 'AMQP_URL', 'AMQP_PREFIX', 'PAYMENT_URL', 'INVENTORY_URL', 'SHIPPING_URL', 'NOTIFICATION_URL'] as const;
 
-function stub(name: StubName, port: number, colour: number): ServiceSpec {
+/**
+ * Where a service keeps its journal (checkout: keys, reasons, repairs; payment: its ledger),
+ * relative to its folder. The launcher sets it when the environment does not.
+ */
+export const DEFAULT_DATA_DIR = 'data';
+
+function stub(name: StubName, port: number, colour: number, extraEnv: readonly string[] = []): ServiceSpec {
   return {
     name,
     workspace: `services/${name}`,
@@ -58,7 +64,7 @@ function stub(name: StubName, port: number, colour: number): ServiceSpec {
     faults: true,
     broker: false,
     calls: [],
-    env: STUB_ENV,
+    env: [...STUB_ENV, ...extraEnv],
     colour,
   };
 }
@@ -74,7 +80,7 @@ export const TOPOLOGY: readonly ServiceSpec[] = [
     faults: false,
     broker: true,
     calls: STUB_NAMES,
-    env: ['PORT', 'HOST', ...CALLER_ENV],
+    env: ['PORT', 'HOST', 'DATA_DIR', ...CALLER_ENV],
     colour: 36, // cyan
   },
   {
@@ -92,7 +98,7 @@ export const TOPOLOGY: readonly ServiceSpec[] = [
     env: CALLER_ENV,
     colour: 34, // blue
   },
-  stub('payment', 3001, 33), // yellow
+  stub('payment', 3001, 33, ['DATA_DIR']), // yellow: its ledger survives a kill
   stub('inventory', 3002, 32), // green
   stub('shipping', 3003, 35), // magenta
   stub('notification', 3004, 90), // grey

@@ -39,7 +39,7 @@ describe('buildServiceEnv', () => {
   const settings = readSettings({ ADMIN_TOKEN: 'the-admin-token', PAYMENT_PORT: '4101' });
   const base = { PATH: '/usr/bin', LOG_LEVEL: 'debug', PORT: '9999', FAULTS_ENABLED: 'true', ADMIN_TOKEN: 'the-admin-token' };
 
-  test('a stub: its port on 127.0.0.1, fault injection on with the admin token', () => {
+  test('a stub: its port on 127.0.0.1, fault injection on with the admin token; payment keeps its ledger in data/', () => {
     expect(buildServiceEnv(serviceSpec('payment'), settings, base)).toEqual({
       PATH: '/usr/bin',
       LOG_LEVEL: 'debug',
@@ -47,7 +47,10 @@ describe('buildServiceEnv', () => {
       HOST: '127.0.0.1',
       FAULTS_ENABLED: 'true',
       ADMIN_TOKEN: 'the-admin-token',
+      DATA_DIR: 'data',
     });
+    expect(buildServiceEnv(serviceSpec('inventory'), settings, base).DATA_DIR).toBeUndefined();
+    expect(buildServiceEnv(serviceSpec('payment'), settings, { ...base, DATA_DIR: '/tmp/run-1' }).DATA_DIR).toBe('/tmp/run-1');
   });
 
   test('checkout: the broker and the URL of every stub (moved ones too); no fault injection, no admin token', () => {
@@ -61,6 +64,7 @@ describe('buildServiceEnv', () => {
       INVENTORY_URL: 'http://127.0.0.1:3002',
       SHIPPING_URL: 'http://127.0.0.1:3003',
       NOTIFICATION_URL: 'http://127.0.0.1:3004',
+      DATA_DIR: 'data',
     });
   });
 

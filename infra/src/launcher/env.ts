@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_AMQP_URL, portVariable, type ServiceName, type ServiceSpec, TOPOLOGY, urlVariable } from '../topology';
+import { DEFAULT_AMQP_URL, DEFAULT_DATA_DIR, portVariable, type ServiceName, type ServiceSpec, TOPOLOGY, urlVariable } from '../topology';
 
 /** What the launcher decided for this run, from its environment. */
 export interface LaunchSettings {
@@ -84,5 +84,7 @@ export function buildServiceEnv(spec: ServiceSpec, settings: LaunchSettings, bas
     env.FAULTS_ENABLED = 'true';
     env.ADMIN_TOKEN = settings.adminToken;
   }
+  // Relative to the service's folder (its working directory): services/<name>/data.
+  if (spec.env.includes('DATA_DIR') && !env.DATA_DIR) env.DATA_DIR = DEFAULT_DATA_DIR;
   return env;
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { connect, type MessagingConnection } from '@checkout/messaging';
-import { createApp, fieldErrors, getRequestId, HttpError, idSchema, type Logger, type Service, visibleAscii } from '@checkout/service-kit';
+import { createApp, fieldErrors, getRequestId, HttpError, idSchema, Journal, type Logger, type Service, visibleAscii } from '@checkout/service-kit';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
@@ -13,7 +13,6 @@ import { ShippingClient } from './clients/shipping';
 import { type CheckoutConfig, SERVICE_NAME } from './config';
 import { dashboardFor } from './dashboard';
 import { IdempotencyStore } from './idempotency';
-import { Journal } from './journal';
 import { type CheckoutAnswer, checkoutBodySchema } from './model';
 import { Orders } from './orders';
 import { type PaymentRetryWorker, startPaymentRetryWorker } from './payment-retry';

@@ -1,9 +1,9 @@
 import http from 'node:http';
-import { ConnectionLostError } from '@checkout/messaging';
 import { join } from 'node:path';
+import { ConnectionLostError } from '@checkout/messaging';
+import { Journal } from '@checkout/service-kit';
 import supertest from 'supertest';
 import { IdempotencyStore } from './idempotency';
-import { Journal } from './journal';
 import {
   checkoutConfig,
   ManualClock,

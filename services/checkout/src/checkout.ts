@@ -3,13 +3,12 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isBulkheadFullError, isCircuitOpenError, isTimeoutError } from '@checkout/breaker';
 import { isConnectionLostError, isPublishTimeoutError } from '@checkout/messaging';
-import { getRequestId, isUpstreamError, type Logger } from '@checkout/service-kit';
+import { getRequestId, isUpstreamError, type Journal, type Logger } from '@checkout/service-kit';
 import NodeCache from 'node-cache';
 import { ContractError, type InventoryClient, type Reservation } from './clients/inventory';
 import type { NotificationClient } from './clients/notification';
 import type { PaymentClient } from './clients/payment';
 import type { ShipmentRequest, ShippingClient } from './clients/shipping';
-import type { Journal } from './journal';
 import type { CheckoutAnswer, CheckoutRequest, OrderStatus, RetryMessage } from './model';
 import type { Orders } from './orders';
 

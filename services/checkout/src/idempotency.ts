@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Journal } from './journal';
+import type { Journal } from '@checkout/service-kit';
 import type { CheckoutAnswer, CheckoutRequest } from './model';
 
 export type IdempotencyOutcome =

@@ -1,7 +1,7 @@
-import type { Charge, PaymentClient } from './clients/payment';
+import type { Journal } from '@checkout/service-kit';
 import type { InventoryClient, Reservation } from './clients/inventory';
+import type { Charge, PaymentClient } from './clients/payment';
 import type { Shipment, ShippingClient } from './clients/shipping';
-import type { Journal } from './journal';
 import type { OrderStatus } from './model';
 
 const FAILED = 'failed:';

@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '@checkout/service-kit';
+import { ConfigError, Journal, loadConfig } from '@checkout/service-kit';
 import { combineItems } from './checkout';
 import { configSchema } from './config';
 import { IdempotencyStore } from './idempotency';
-import { Journal } from './journal';
 import type { CheckoutAnswer, CheckoutRequest } from './model';
 import { deriveStatus } from './orders';
 

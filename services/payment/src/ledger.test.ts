@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Journal } from '@checkout/service-kit';
 import { type Authorization, ChargeLedger, type ChargeRequest } from './ledger';
 import { ManualClock } from '../../../shared/service-kit/src/testing/stub-contract.test.util';
 
@@ -89,5 +93,32 @@ describe('ChargeLedger', () => {
     const ledger = new ChargeLedger();
     await ledger.charge('key-1', { ...request, paymentToken: 'tok_secret_4242' });
     expect(JSON.stringify(ledger.chargesFor('ord-1'))).not.toContain('tok_secret_4242');
+  });
+});
+
+describe('ChargeLedger with a journal (the books survive a restart)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a charge answered before a kill is still there after it: a replay is the same charge, never a second one', async () => {
+    const path = join(dir, 'payment.journal');
+    const journal = Journal.open(path);
+    const before = new ChargeLedger({ newId: sequentialIds(), journal });
+    const first = await before.charge('key-1', request);
+    await before.charge('key-2', { ...request, orderId: 'ord-2', paymentToken: 'tok_decline' });
+    // Each charge was written before it was answered (journal.test.ts: without close() too);
+    // closing here only frees the lock for the next ledger in this same process.
+    journal.close();
+
+    const after = new ChargeLedger({ newId: () => 'ch_new', journal: Journal.open(path) });
+    expect(after.chargesFor('ord-1')).toEqual([first.kind === 'charged' ? first.charge : undefined]);
+    expect(after.chargesFor('ord-2').map((c) => c.status)).toEqual(['DECLINED']);
+    const replay = await after.charge('key-1', request);
+    expect(replay).toEqual({ kind: 'charged', charge: first.kind === 'charged' ? first.charge : undefined, replayed: true });
+    expect(await after.charge('key-1', { ...request, amount: 1 })).toEqual({ kind: 'key_reused', inFlight: false });
+    expect(after.chargesFor('ord-1')).toHaveLength(1);
   });
 });

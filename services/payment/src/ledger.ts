@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { Journal } from '@checkout/service-kit';
 
 /** A validated charge request. `amount` is in minor units (cents), a positive integer. */
 export interface ChargeRequest {
@@ -47,7 +48,21 @@ export interface ChargeLedgerOptions {
   /** Time source of `createdAt` (default `Date.now`). */
   clock?: () => number;
   newId?: () => string;
+  /**
+   * Where settled charges are kept across restarts (a PSP's books survive its outages): read
+   * back when the ledger is made, each new charge written before it is answered. None: memory
+   * only, lost with the process.
+   */
+  journal?: Journal;
 }
+
+/** A settled charge as the journal keeps it (no token: only the request's fingerprint). */
+interface Journaled {
+  readonly fingerprint: string;
+  readonly charge: Charge;
+}
+
+const CHARGE = 'charge:';
 
 interface Entry {
   /** Hash of the request, so that the token is not kept in memory in the clear. */
@@ -79,10 +94,17 @@ export class ChargeLedger {
   private readonly clock: () => number;
   private readonly newId: () => string;
 
+  private readonly journal: Journal | undefined;
+
   constructor(options: ChargeLedgerOptions = {}) {
     this.authorize = options.authorize ?? simulatedProcessor;
     this.clock = options.clock ?? Date.now;
     this.newId = options.newId ?? (() => `ch_${randomUUID()}`);
+    this.journal = options.journal;
+    for (const [key, { fingerprint, charge }] of this.journal?.list<Journaled>(CHARGE) ?? []) {
+      this.entries.set(key.slice(CHARGE.length), { fingerprint, outcome: Promise.resolve(charge), settled: true });
+      this.record(charge);
+    }
   }
 
   async charge(idempotencyKey: string, request: ChargeRequest): Promise<ChargeResult> {
@@ -99,6 +121,8 @@ export class ChargeLedger {
     try {
       const charge = await entry.outcome;
       entry.settled = true;
+      // In the books before the answer leaves: a charge answered is a charge remembered.
+      this.journal?.set(CHARGE + idempotencyKey, { fingerprint, charge } satisfies Journaled);
       return { kind: 'charged', charge, replayed: false };
     } catch (error) {
       if (this.entries.get(idempotencyKey) === entry) this.entries.delete(idempotencyKey);
@@ -125,9 +149,13 @@ export class ChargeLedger {
         ? { chargeId: this.newId(), orderId, customerId, amount, currency, status: 'CAPTURED', createdAt }
         : { chargeId: this.newId(), orderId, customerId, amount, currency, status: 'DECLINED', reason: authorization.reason, createdAt },
     );
-    const list = this.byOrder.get(request.orderId);
-    if (list === undefined) this.byOrder.set(request.orderId, [charge]);
-    else list.push(charge);
+    this.record(charge);
     return charge;
+  }
+
+  private record(charge: Charge): void {
+    const list = this.byOrder.get(charge.orderId);
+    if (list === undefined) this.byOrder.set(charge.orderId, [charge]);
+    else list.push(charge);
   }
 }

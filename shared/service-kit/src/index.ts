@@ -15,3 +15,4 @@ export * from './server';
 export * from './validate';
 export * from './http-client';
 export * from './stub';
+export * from './journal';

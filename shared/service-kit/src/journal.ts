@@ -2,15 +2,14 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { dirname } from 'node:path';
 
 /**
- * What checkout must not forget when its process ends, crashes included: the Idempotency-Keys
- * and the answers given for them, why an order failed, and the repairs still to be done in the
- * background (a release, a shipment). Everything else is derived from the systems of record.
+ * What a service must not forget when its process ends, crashes included: checkout's
+ * Idempotency-Keys, failure reasons and unfinished repairs; payment's ledger.
  *
  * A durable map: an append-only file of JSON lines, `{"k":key,"v":value}` to set and `{"k":key}`
  * to delete, read back into memory when the process starts. Each change is one `write(2)` made
  * before the caller goes on, so it is in the kernel's page cache when the answer leaves: a
  * crashed or killed process loses nothing (a machine that loses power may lose the last
- * writes; `fsync` per write would make every order wait on the disk). A torn last line (the
+ * writes; `fsync` per write would make every request wait on the disk). A torn last line (the
  * process died in the middle of a write) is skipped. The file is rewritten with only the live
  * entries when it opens and whenever it has grown to four times what is live.
  *
@@ -142,7 +141,7 @@ const held = new Set<string>();
 
 function lock(path: string): void {
   const file = `${path}.lock`;
-  if (held.has(path)) throw new Error(`journal ${path} is already open in this process: give each checkout its own DATA_DIR`);
+  if (held.has(path)) throw new Error(`journal ${path} is already open in this process: give each process its own DATA_DIR`);
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
       const fd = openSync(file, 'wx', 0o600);
@@ -154,7 +153,7 @@ function lock(path: string): void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number.parseInt(readFileSync(file, 'utf8'), 10);
       if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
-        throw new Error(`journal ${path} is in use by process ${owner}: give each checkout its own DATA_DIR`);
+        throw new Error(`journal ${path} is in use by process ${owner}: give each process its own DATA_DIR`);
       }
       unlinkSync(file); // left by a process that is gone (or by this pid in an earlier life, in a container)
     }
