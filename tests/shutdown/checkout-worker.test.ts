@@ -214,13 +214,16 @@ test('checkout: SIGTERM under load answers every accepted order as it would anyw
   );
 });
 
-test('worker: SIGTERM mid-processing finishes the charges in flight, exits 0 in time; a new worker takes the rest, each order processed once', async () => {
-  const prefix = amqpPrefix('shutdown-worker');
+/**
+ * 60 orders queued (202) for the worker: payment down while checkout (in this process) takes
+ * them; then payment back with each charge taking 400 ms, so that with prefetch 5 about five
+ * are always in flight. Returns the order ids and the workers' environment.
+ */
+async function queueOrders(label: string): Promise<{ orders: string[]; workerEnv: Record<string, string> }> {
+  const prefix = amqpPrefix(label);
   const config = checkoutConfig(stubs, prefix, ENV);
   observer = await observeTopology(config);
   const tag = `${process.pid}-${Date.now().toString(36)}`;
-
-  // A queue of 202 orders: payment down while checkout (in this process) takes them.
   await putFaults(stubs.urls.PAYMENT_URL, { down: true });
   const checkout = await startCheckout(checkoutConfig(stubs, prefix, { ...ENV, LOG_LEVEL: 'silent' }));
   const orders: string[] = [];
@@ -228,7 +231,7 @@ test('worker: SIGTERM mid-processing finishes the charges in flight, exits 0 in 
     for (let i = 0; i < 60; i += 1) {
       const response = await fetch(`${checkout.url}/checkout`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': `sd-worker-${tag}-${i}` },
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': `${label}-${tag}-${i}` },
         body: JSON.stringify(order([{ sku: SKUS[i % SKUS.length]!, quantity: 1 }])),
       });
       const body = (await response.json()) as { orderId: string };
@@ -241,30 +244,12 @@ test('worker: SIGTERM mid-processing finishes the charges in flight, exits 0 in 
     if (checkout.checkout.service.config.DATA_DIR) dataDirs.push(checkout.checkout.service.config.DATA_DIR);
   }
   expect((await observer.queueDepths()).work.messages).toBe(orders.length);
-
-  // Payment back, each charge taking 400 ms: with prefetch 5, about five are always in flight.
   await putFaults(stubs.urls.PAYMENT_URL, { latencyMs: 400, routes: ['POST /charges'] });
-  const workerEnv = processEnv(prefix, { ...ENV, WORKER_PREFETCH: '5' });
-  const first = spawnWorker(workerEnv, 'worker-1');
-  processes.push(first);
-  const completed = (p: NodeProcess) => p.entries().filter((e) => e.message === 'deferred order completed');
-  await waitFor(() => completed(first).length >= 8, { timeoutMs: 30_000, intervalMs: 50, message: 'the first worker completed 8 orders' });
-  const sigtermAt = Date.now();
-  first.child.kill('SIGTERM');
-  const exit = await first.exited;
-  const exitMs = exit.at - sigtermAt;
-  const signalled = first.entries().find((e) => e.message === 'signal received: draining the worker');
-  const afterSignal = completed(first).filter((e) => Date.parse(e.timestamp!) >= Date.parse(signalled!.timestamp!));
-  const leftForTheSecond = (await observer.queueDepths()).work.messages;
+  return { orders, workerEnv: processEnv(prefix, { ...ENV, WORKER_PREFETCH: '5' }) };
+}
 
-  expect(signalled).toBeDefined();
-  expect(afterSignal.length).toBeGreaterThan(0); // it was mid-processing, and let those finish
-  expect(exit.code).toBe(0);
-  expect(exitMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1_500);
-  expect(leftForTheSecond).toBeGreaterThan(0);
-
-  const second = spawnWorker(workerEnv, 'worker-2');
-  processes.push(second);
+/** Waits until every order is captured exactly once (payment's ledger) and shipped once, and the queues are empty. */
+async function everyOrderChargedOnce(orders: readonly string[]): Promise<Map<string, number>> {
   let captures = new Map<string, number>();
   await waitFor(
     async () => {
@@ -279,13 +264,40 @@ test('worker: SIGTERM mid-processing finishes the charges in flight, exits 0 in 
     const wrong = orders.filter((id) => captures.get(id) !== 1).map((id) => `${id}: ${captures.get(id)}`);
     throw new Error(`${error.message}; not captured exactly once: ${wrong.slice(0, 5).join(', ')} (${wrong.length} in all)`);
   });
+  return captures;
+}
+
+const completed = (p: NodeProcess) => p.entries().filter((e) => e.message === 'deferred order completed');
+
+test('worker: SIGTERM mid-processing finishes the charges in flight, exits 0 in time; a new worker takes the rest, each order processed once', async () => {
+  const { orders, workerEnv } = await queueOrders('shutdown-worker');
+  const first = spawnWorker(workerEnv, 'worker-1');
+  processes.push(first);
+  await waitFor(() => completed(first).length >= 8, { timeoutMs: 30_000, intervalMs: 50, message: 'the first worker completed 8 orders' });
+  const sigtermAt = Date.now();
+  first.child.kill('SIGTERM');
+  const exit = await first.exited;
+  const exitMs = exit.at - sigtermAt;
+  const signalled = first.entries().find((e) => e.message === 'signal received: draining the worker');
+  const afterSignal = completed(first).filter((e) => Date.parse(e.timestamp!) >= Date.parse(signalled!.timestamp!));
+  const leftForTheSecond = (await observer!.queueDepths()).work.messages;
+
+  expect(signalled).toBeDefined();
+  expect(afterSignal.length).toBeGreaterThan(0); // it was mid-processing, and let those finish
+  expect(exit.code).toBe(0);
+  expect(exitMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1_500);
+  expect(leftForTheSecond).toBeGreaterThan(0);
+
+  const second = spawnWorker(workerEnv, 'worker-2');
+  processes.push(second);
+  const captures = await everyOrderChargedOnce(orders);
   second.child.kill('SIGTERM');
   const secondExit = await second.exited;
 
   const processedBy = new Map<string, number>();
   for (const entry of [...completed(first), ...completed(second)]) processedBy.set(String(entry.orderId), (processedBy.get(String(entry.orderId)) ?? 0) + 1);
   expect(orders.filter((id) => processedBy.get(id) !== 1).map((id) => `${id} completed ${processedBy.get(id) ?? 0}×`)).toEqual([]);
-  const depths = await observer.queueDepths();
+  const depths = await observer!.queueDepths();
   expect(depths.parking.messages).toBe(0);
   expect(secondExit.code).toBe(0);
 
@@ -293,5 +305,35 @@ test('worker: SIGTERM mid-processing finishes the charges in flight, exits 0 in 
     `  worker: ${orders.length} orders queued (202); first worker completed ${completed(first).length} (${afterSignal.length} of them after SIGTERM, in flight), ` +
       `exit ${exit.code ?? exit.signal} after ${exitMs} ms, ${leftForTheSecond} left in the queue; second worker completed ${completed(second).length}, exit ${secondExit.code}; ` +
       `ledger: ${orders.filter((id) => captures.get(id) === 1).length}/${orders.length} captured exactly once, each completed by exactly one worker, parked 0`,
+  );
+});
+
+test('worker: SIGKILL mid-processing loses nothing and charges nothing twice: the broker redelivers what was in flight to the next worker', async () => {
+  const { orders, workerEnv } = await queueOrders('kill-worker');
+  // Charges fast, shipments slow: when the kill lands, the orders in flight are charged and wait on shipping.
+  await putFaults(stubs.urls.PAYMENT_URL, {});
+  await putFaults(stubs.urls.SHIPPING_URL, { latencyMs: 400, routes: ['POST /shipments'] });
+  const first = spawnWorker(workerEnv, 'worker-killed');
+  processes.push(first);
+  await waitFor(() => completed(first).length >= 8, { timeoutMs: 30_000, intervalMs: 50, message: 'the first worker completed 8 orders' });
+  first.child.kill('SIGKILL'); // charges in flight: some may be captured by payment, none is acked
+  const exit = await first.exited;
+  expect(exit.signal).toBe('SIGKILL');
+  const doneByFirst = completed(first).length;
+  // Charged by payment before the kill, never acked: the next worker must replay these, not charge them again.
+  const doneIds = new Set(completed(first).map((e) => String(e.orderId)));
+  const capturedUnacked = [...(await capturesByOrder(stubs.urls.PAYMENT_URL, orders.filter((id) => !doneIds.has(id))))].filter(([, n]) => n > 0).length;
+
+  const second = spawnWorker(workerEnv, 'worker-after-kill');
+  processes.push(second);
+  const captures = await everyOrderChargedOnce(orders);
+  second.child.kill('SIGTERM');
+  expect((await second.exited).code).toBe(0);
+  expect((await observer!.queueDepths()).parking.messages).toBe(0);
+
+  summary.push(
+    `  worker SIGKILL: ${orders.length} orders queued (202); the killed worker completed ${doneByFirst}, the next one ${completed(second).length} ` +
+      `(${capturedUnacked} of them charged by payment before the kill but never acked: redelivered, the charge replayed, not repeated); ` +
+      `ledger: ${orders.filter((id) => captures.get(id) === 1).length}/${orders.length} captured exactly once, each shipped once, parked 0`,
   );
 });
