@@ -689,6 +689,13 @@ describe('errors', () => {
     const open = CircuitOpenError.create('payment', 'OPEN', 10);
     expect(open).toBeInstanceOf(Error);
     expect(open.name).toBe('CircuitOpenError');
+    expect(open.message).toBe("CircuitBreaker 'payment' is OPEN");
+    expect(String(open)).toBe("CircuitOpenError: CircuitBreaker 'payment' is OPEN");
+    expect(open.stack).toBe("CircuitOpenError: CircuitBreaker 'payment' is OPEN");
+    expect(new CircuitOpenError('payment', 'FORCED_OPEN', Infinity).message).toBe("CircuitBreaker 'payment' is FORCED_OPEN");
+    open.message = 'rewritten by a caller';
+    expect(open.message).toBe('rewritten by a caller');
+    expect(CircuitOpenError.create('payment', 'HALF_OPEN', 0).message).toBe("CircuitBreaker 'payment' is HALF_OPEN"); // others unchanged
     const foreign = { ...Object.fromEntries(Object.getOwnPropertySymbols(Object.getPrototypeOf(open)).map((s) => [s, true])) };
     expect(isCircuitOpenError(foreign)).toBe(true);
     expect(isCircuitOpenError(new Error('x'))).toBe(false);

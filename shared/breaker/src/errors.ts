@@ -34,12 +34,9 @@ export class CircuitOpenError extends Error {
 
   /** Builds the error without running the Error constructor (cheapest path). */
   static create(breakerName: string, state: RejectingState, retryAfterMs: number): CircuitOpenError {
+    // Three plain fields: the message is read from them by the prototype's getter, only when
+    // someone reads it (building the string and defining an own property cost ~15× the rest).
     const error = Object.create(CircuitOpenError.prototype) as CircuitOpenError;
-    Object.defineProperty(error, 'message', {
-      value: `CircuitBreaker '${breakerName}' is ${state}`,
-      writable: true,
-      configurable: true,
-    });
     initOpenError(error, breakerName, state, retryAfterMs);
     return error;
   }
@@ -53,6 +50,17 @@ function initOpenError(error: CircuitOpenError, breakerName: string, state: Reje
 }
 
 Object.defineProperty(CircuitOpenError.prototype, 'name', { value: 'CircuitOpenError', configurable: true, writable: true });
+// The message of an error built by `create` (one built by the constructor has its own).
+// Assigning a message gives the error its own, as with any Error.
+Object.defineProperty(CircuitOpenError.prototype, 'message', {
+  get(this: CircuitOpenError) {
+    return `CircuitBreaker '${this.breakerName}' is ${this.state}`;
+  },
+  set(this: CircuitOpenError, value: unknown) {
+    Object.defineProperty(this, 'message', { value, writable: true, configurable: true });
+  },
+  configurable: true,
+});
 Object.defineProperty(CircuitOpenError.prototype, kCircuitOpen, { value: true });
 // Stack of an error built by `create`: there is none worth capturing.
 Object.defineProperty(CircuitOpenError.prototype, 'stack', {
