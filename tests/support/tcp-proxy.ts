@@ -41,12 +41,32 @@ export class TcpProxy {
     this.#server = this.#newServer();
   }
 
-  /** Starts listening on a free port of 127.0.0.1 (or, with `refusing`, only reserves one and refuses until `accept()`). */
+  /** Starts listening on a free port of 127.0.0.1 (or, with `refusing`, only picks one and refuses until `accept()`). */
   static async start(target: { host?: string; port?: number } = {}, options: { refusing?: boolean } = {}): Promise<TcpProxy> {
     const proxy = new TcpProxy(target.host ?? '127.0.0.1', target.port ?? 5672);
-    await proxy.#listen(0);
+    await proxy.#listenOnStablePort();
     if (options.refusing) await proxy.refuse();
     return proxy;
+  }
+
+  /**
+   * A port below the kernel's ephemeral range (32768–60999 on Linux): while the proxy refuses
+   * (nothing listens), an ephemeral port could be handed to any outgoing connection on the
+   * machine as its local port, and listening on it again would then fail (EADDRINUSE).
+   */
+  async #listenOnStablePort(): Promise<void> {
+    let last: unknown;
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      const port = 20_000 + Math.floor(Math.random() * 12_000);
+      try {
+        await this.#listen(port);
+        return;
+      } catch (error) {
+        last = error;
+        this.#server = this.#newServer();
+      }
+    }
+    throw last;
   }
 
   /** A proxy in front of the broker of `amqpUrl` (its host and port). */
