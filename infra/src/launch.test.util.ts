@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from '@checkout/messaging';
+import { freePort } from './launcher/ports';
 import { repoFile } from './testing.test.util';
 import { DEFAULT_AMQP_URL, portVariable, TOPOLOGY } from './topology';
 
@@ -12,13 +12,7 @@ import { DEFAULT_AMQP_URL, portVariable, TOPOLOGY } from './topology';
 export const LAUNCHER = repoFile('infra/dist/launcher.js');
 export const AMQP_URL = process.env.AMQP_URL ?? DEFAULT_AMQP_URL;
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort };
 
 export interface Run {
   child: ChildProcess;

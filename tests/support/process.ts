@@ -3,8 +3,8 @@
  * `node services/checkout/dist/worker.js`) on free ports, with their output captured.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '@checkout/infra/dist/launcher/ports';
 import { send } from './http';
 import { waitFor } from './world';
 
@@ -32,17 +32,7 @@ export function buildStubs(names: readonly StubName[] = STUBS): void {
   buildServices(names);
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** One JSON line of a service's log (the kit's winston format). */
 export interface LogEntry {

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { clearFaults, controlLauncher, putFaults } from '@checkout/infra/dist/chaos/client';
 import { checkBroker } from '@checkout/infra/dist/launcher/broker';
+import { freePort } from '@checkout/infra/dist/launcher/ports';
 import { buildServiceEnv, type LaunchSettings, readSettings, serviceUrl } from '@checkout/infra/dist/launcher/env';
 import { readState, stateFilePath } from '@checkout/infra/dist/launcher/state';
 import { type ChildLike, Supervisor } from '@checkout/infra/dist/launcher/supervisor';
@@ -52,13 +52,6 @@ export interface SystemUnderLoad {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const end = Date.now() + timeoutMs;
