@@ -1,4 +1,4 @@
-import { createStubApp, HttpError, idSchema, type Logger, type Service, type StubAppOptions, validate, validateBody } from '@checkout/service-kit';
+import { createStubApp, HttpError, idSchema, type Logger, type StubApp, type StubAppOptions, validate, validateBody } from '@checkout/service-kit';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { type InventoryConfig, SERVICE_NAME } from './config';
@@ -84,18 +84,10 @@ function inventoryRoutes(router: Router, inventory: Inventory, logger: Logger): 
   });
 }
 
-export interface InventoryAppOptions extends StubAppOptions<InventoryConfig> {
-  /** Default: a new inventory with the catalog and the configured stock. */
-  inventory?: Inventory;
-}
+export type InventoryAppOptions = StubAppOptions<InventoryConfig, 'inventory', Inventory>;
+export type InventoryApp = StubApp<InventoryConfig, 'inventory', Inventory>;
 
-export interface InventoryApp {
-  readonly service: Service<InventoryConfig>;
-  readonly inventory: Inventory;
-}
-
-/** The inventory stub: the kit's stub app around its inventory and routes. */
+/** The inventory stub: the kit's stub app around its inventory (default: a new inventory with the catalog and the configured stock) and routes. */
 export function createInventoryApp(options: InventoryAppOptions): InventoryApp {
-  const { service, store } = createStubApp(SERVICE_NAME, options, (clock) => options.inventory ?? new Inventory({ initialStock: options.config.INITIAL_STOCK, stockBySku: options.config.INITIAL_STOCK_BY_SKU, clock }), inventoryRoutes);
-  return { service, inventory: store };
+  return createStubApp(SERVICE_NAME, 'inventory', options, (clock) => new Inventory({ initialStock: options.config.INITIAL_STOCK, stockBySku: options.config.INITIAL_STOCK_BY_SKU, clock }), inventoryRoutes);
 }

@@ -5,8 +5,8 @@ import {
   HttpError,
   idSchema,
   type Logger,
+  type StubApp,
   type StubAppOptions,
-  type Service,
   validate,
   ValidationError,
   visibleAscii,
@@ -84,18 +84,10 @@ function notificationRoutes(router: Router, outbox: Outbox, logger: Logger): voi
   });
 }
 
-export interface NotificationAppOptions extends StubAppOptions<NotificationConfig> {
-  /** Default: a new in-memory outbox on `clock`. */
-  outbox?: Outbox;
-}
+export type NotificationAppOptions = StubAppOptions<NotificationConfig, 'outbox', Outbox>;
+export type NotificationApp = StubApp<NotificationConfig, 'outbox', Outbox>;
 
-export interface NotificationApp {
-  readonly service: Service<NotificationConfig>;
-  readonly outbox: Outbox;
-}
-
-/** The notification stub: the kit's stub app around its outbox and routes. */
+/** The notification stub: the kit's stub app around its outbox (default: a new in-memory outbox on `clock`) and routes. */
 export function createNotificationApp(options: NotificationAppOptions): NotificationApp {
-  const { service, store } = createStubApp(SERVICE_NAME, options, (clock) => options.outbox ?? new Outbox({ clock }), notificationRoutes);
-  return { service, outbox: store };
+  return createStubApp(SERVICE_NAME, 'outbox', options, (clock) => new Outbox({ clock }), notificationRoutes);
 }

@@ -5,8 +5,8 @@ import {
   HttpError,
   idSchema,
   type Logger,
+  type StubApp,
   type StubAppOptions,
-  type Service,
   validate,
   ValidationError,
   visibleAscii,
@@ -97,18 +97,10 @@ function paymentRoutes(router: Router, ledger: ChargeLedger, logger: Logger): vo
   });
 }
 
-export interface PaymentAppOptions extends StubAppOptions<PaymentConfig> {
-  /** Default: a new in-memory ledger on `clock`. */
-  ledger?: ChargeLedger;
-}
+export type PaymentAppOptions = StubAppOptions<PaymentConfig, 'ledger', ChargeLedger>;
+export type PaymentApp = StubApp<PaymentConfig, 'ledger', ChargeLedger>;
 
-export interface PaymentApp {
-  readonly service: Service<PaymentConfig>;
-  readonly ledger: ChargeLedger;
-}
-
-/** The payment stub: the kit's stub app around its ledger and routes. */
+/** The payment stub: the kit's stub app around its ledger (default: a new in-memory ledger on `clock`) and routes. */
 export function createPaymentApp(options: PaymentAppOptions): PaymentApp {
-  const { service, store } = createStubApp(SERVICE_NAME, options, (clock) => options.ledger ?? new ChargeLedger({ clock }), paymentRoutes);
-  return { service, ledger: store };
+  return createStubApp(SERVICE_NAME, 'ledger', options, (clock) => new ChargeLedger({ clock }), paymentRoutes);
 }

@@ -1,4 +1,4 @@
-import { createStubApp, HttpError, idSchema, type Logger, type Service, type StubAppOptions, validate, validateBody } from '@checkout/service-kit';
+import { createStubApp, HttpError, idSchema, type Logger, type StubApp, type StubAppOptions, validate, validateBody } from '@checkout/service-kit';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { SERVICE_NAME, type ShippingConfig } from './config';
@@ -57,18 +57,10 @@ function shippingRoutes(router: Router, book: ShipmentBook, logger: Logger): voi
   });
 }
 
-export interface ShippingAppOptions extends StubAppOptions<ShippingConfig> {
-  /** Default: a new in-memory book on `clock`. */
-  book?: ShipmentBook;
-}
+export type ShippingAppOptions = StubAppOptions<ShippingConfig, 'book', ShipmentBook>;
+export type ShippingApp = StubApp<ShippingConfig, 'book', ShipmentBook>;
 
-export interface ShippingApp {
-  readonly service: Service<ShippingConfig>;
-  readonly book: ShipmentBook;
-}
-
-/** The shipping stub: the kit's stub app around its book and routes. */
+/** The shipping stub: the kit's stub app around its book (default: a new in-memory book on `clock`) and routes. */
 export function createShippingApp(options: ShippingAppOptions): ShippingApp {
-  const { service, store } = createStubApp(SERVICE_NAME, options, (clock) => options.book ?? new ShipmentBook({ clock }), shippingRoutes);
-  return { service, book: store };
+  return createStubApp(SERVICE_NAME, 'book', options, (clock) => new ShipmentBook({ clock }), shippingRoutes);
 }
