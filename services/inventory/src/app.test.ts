@@ -186,7 +186,7 @@ describe('config', () => {
 });
 
 describeStubContract('inventory', {
-  build: (env) => createInventoryApp({ config: loadConfig(configSchema, env) }).service,
+  build: (env, options) => createInventoryApp({ config: loadConfig(configSchema, env), clock: options?.clock }).service,
   probe: { method: 'post', path: '/reservations', body: { orderId: 'probe-order', items: [{ sku: 'KB-MECH-01', quantity: 1 }] } },
   okStatuses: [200, 201],
 });

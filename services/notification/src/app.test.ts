@@ -111,7 +111,7 @@ describe('config', () => {
 });
 
 describeStubContract('notification', {
-  build: (env) => createNotificationApp({ config: loadConfig(configSchema, env) }).service,
+  build: (env, options) => createNotificationApp({ config: loadConfig(configSchema, env), clock: options?.clock }).service,
   probe: { method: 'post', path: '/notifications', body },
   okStatuses: [200, 201],
 });

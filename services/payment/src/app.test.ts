@@ -220,7 +220,7 @@ describe('POST /charges', () => {
 });
 
 describeStubContract('payment', {
-  build: (env) => createPaymentApp({ config: loadConfig(configSchema, env) }).service,
+  build: (env, options) => createPaymentApp({ config: loadConfig(configSchema, env), clock: options?.clock }).service,
   probe: { method: 'post', path: '/charges', headers: { 'Idempotency-Key': 'probe-key' }, body },
   okStatuses: [201],
 });

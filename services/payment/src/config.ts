@@ -12,7 +12,7 @@ export const configSchema = defineConfigSchema({
   /**
    * Directory of the ledger's journal (`payment.journal`): charges survive a restart or a
    * kill, as a PSP's books survive its outages. Unset: the ledger is in memory only (tests).
-   * `npm start` and Compose set it.
+   * The root `npm start` (launcher) and Compose set it; `npm start -w services/payment` alone does not.
    */
   DATA_DIR: z.string().min(1).optional(),
 });

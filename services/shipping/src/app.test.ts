@@ -89,7 +89,7 @@ describe('config', () => {
 });
 
 describeStubContract('shipping', {
-  build: (env) => createShippingApp({ config: loadConfig(configSchema, env) }).service,
+  build: (env, options) => createShippingApp({ config: loadConfig(configSchema, env), clock: options?.clock }).service,
   probe: { method: 'post', path: '/shipments', body },
   okStatuses: [200, 201],
 });

@@ -3,6 +3,7 @@
  * Time comes from fake timers (latency) or an injected clock (flapping).
  */
 import { isAxiosError } from 'axios';
+import supertest from 'supertest';
 import type { Service } from '../app';
 import type { RunningService } from '../server';
 import { ADMIN_TOKEN, adminHeaders, faultConfig, listen, memoryLogger, request, sample, setFaults, testApp, track, turns, until } from '../support.test.util';
@@ -167,11 +168,18 @@ describe('faults seen by a client', () => {
     expect(service.faults!.snapshot().injected.reset).toBe(1);
   });
 
-  it('hang never answers: the client gives up on its own timeout', async () => {
+  it('hang never answers: the client gives up on its own timeout (fake timers)', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'hrtime', 'performance'] });
     const server = await startWith();
     await setFaults(server, { hang: true });
-    const code = await failure(request(server, { url: '/items/1', timeout: 100 }));
-    expect(code).toBe('ECONNABORTED');
+    // supertest's timeout is a plain setTimeout, so the fake clock drives it (axios' is a socket timer).
+    const pending = track(supertest(server.url).get('/items/1').timeout(5_000));
+    await until(() => service.faults!.hanging === 1);
+    await jest.advanceTimersByTimeAsync(4_999);
+    await turns(50);
+    expect(pending.settled()).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    await expect(pending.promise).rejects.toMatchObject({ code: 'ECONNABORTED', timeout: 5_000 });
     expect(service.faults!.snapshot().injected.hang).toBe(1);
     // The client closed its socket, so nothing is left hanging on the server.
     await until(() => service.faults!.hanging === 0);

@@ -87,9 +87,15 @@ export async function until(condition: () => boolean, maxTurns = 5_000): Promise
   throw new Error(`condition not met after ${maxTurns} turns of the event loop`);
 }
 
+/** What the contract may hand to a stub's factory besides the environment. */
+export interface StubBuildOptions {
+  /** Time source of the stub (and of its fault flapping); a `ManualClock`'s `now` in the flap test. */
+  clock?: () => number;
+}
+
 export interface StubContractOptions<C extends BaseConfig> {
-  /** Builds the stub from environment variables, through its own config schema. */
-  build: (env: Record<string, string>) => Service<C>;
+  /** Builds the stub from environment variables, through its own config schema, on `clock` when one is given. */
+  build: (env: Record<string, string>, options?: StubBuildOptions) => Service<C>;
   /** A request to one of the stub's business routes that can be repeated… */
   probe: Probe;
   /** …and the statuses it gets when nothing is faulted (e.g. 201 then 200 for an idempotent create). */
@@ -99,8 +105,10 @@ export interface StubContractOptions<C extends BaseConfig> {
 /**
  * What every stub must show from the outside because it is built on the kit:
  * fault injection on its own routes (off by default, behind the admin token,
- * restored by DELETE), health and metrics never faulted, JSON 404s with a request
- * id, and a real server on port 0 that shuts down gracefully.
+ * restored by DELETE; error status, everyNth, down, reset, flap on an injected
+ * clock, latency and hang on fake timers), health and metrics never faulted,
+ * JSON 404s with a request id, and a real server on port 0 that shuts down
+ * gracefully.
  */
 export function describeStubContract<C extends BaseConfig>(name: string, options: StubContractOptions<C>): void {
   const { build, probe, okStatuses } = options;
@@ -181,6 +189,28 @@ export function describeStubContract<C extends BaseConfig>(name: string, options
       await expect(send(app, probe)).rejects.toMatchObject({ code: 'ECONNRESET' });
     });
 
+    test('flap alternates failing and healthy periods on an injected clock', async () => {
+      const clock = new ManualClock();
+      const app = build(faultEnv(), { clock: clock.now }).app;
+      await supertest(app).put('/admin/faults').set(adminHeaders).send({ flap: { periodMs: 10_000, dutyCycle: 0.3 }, errorStatus: 503 }).expect(200);
+      // The period counts from the PUT; the failing part (30 % = 3 s) comes first.
+      const seen: Array<number | 'ok'> = [];
+      let at = 0;
+      for (const ms of [0, 2_999, 3_000, 9_999, 10_000, 12_999, 13_000, 25_000]) {
+        clock.advance(ms - at);
+        at = ms;
+        const res = await send(app, probe);
+        if (res.status === 503) {
+          expect(res.headers['x-fault-injected']).toBe('error');
+          seen.push(503);
+        } else {
+          expectOk(res);
+          seen.push('ok');
+        }
+      }
+      expect(seen).toEqual([503, 503, 'ok', 'ok', 503, 503, 'ok', 'ok']);
+    });
+
     describe('with fake timers', () => {
       beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] }));
       afterEach(() => jest.useRealTimers());
@@ -200,6 +230,32 @@ export function describeStubContract<C extends BaseConfig>(name: string, options
         await pending;
         expectOk(answered!);
         expect(answered!.headers['x-fault-injected']).toBe('latency');
+      });
+
+      test(`hang accepts ${route} and never answers: the client's own timeout cuts it`, async () => {
+        const service = build(faultEnv());
+        await supertest(service.app).put('/admin/faults').set(adminHeaders).send({ hang: true }).expect(200);
+        let failure: unknown;
+        const pending = send(service.app, probe)
+          .timeout(5_000)
+          .then(
+            () => {
+              throw new Error('a hanging request was answered');
+            },
+            (error: unknown) => {
+              failure = error;
+            },
+          );
+        await until(() => service.faults!.hanging === 1);
+        jest.advanceTimersByTime(4_999);
+        await turns();
+        expect(failure).toBeUndefined(); // still waiting: the server accepted the request and says nothing
+        jest.advanceTimersByTime(1);
+        await pending;
+        expect(failure).toMatchObject({ code: 'ECONNABORTED', timeout: 5_000 });
+        // The client gave up and closed its socket: nothing is left hanging on the server.
+        await until(() => service.faults!.hanging === 0);
+        expect(service.faults!.snapshot().injected.hang).toBe(1);
       });
 
       test('graceful shutdown lets an in-flight request finish, and readiness says 503 meanwhile', async () => {
