@@ -3,7 +3,7 @@ import { HandlerTimeoutError, PermanentError } from './errors';
 import { HEADERS } from './headers';
 import type { QueueTypePreference } from './options';
 import { countParked, peekParked, replayParked } from './parking';
-import { WORK_DELIVERY_LIMIT } from './topology';
+import { PARKING_DELIVERY_LIMIT, WORK_DELIVERY_LIMIT } from './topology';
 import { gate, Harness, Ledger, waitFor } from './testing/harness';
 
 jest.setTimeout(20_000);
@@ -126,6 +126,48 @@ describe('retrying consumer (real broker)', () => {
     expect(counts).toEqual([0, 0, 0, 0, 1]);
     expect(tiers).toEqual(['40ms@0', '40ms@0', '40ms@0']);
     expect(consumer.stats()).toMatchObject({ deferred: 3, retried: 1, parked: 0, handled: 1 });
+    // Count: 1 published = 1 handled + 0 parked, nothing left anywhere.
+    expect(await h.depths()).toEqual({ work: 0, parking: 0, delays: 0 });
+  });
+
+  it('acks a failed message only once its move is confirmed: an unconfirmed retry or park requeues it, nothing is lost', async () => {
+    h = new Harness('move-fails', ['30ms']);
+    const mq = await h.connect();
+    const admin = await h.admin();
+    const tier = h.names.delayQueues[0]!;
+    // The delay tier and the parking queue cannot take messages: a retry or a park is unroutable.
+    await admin.unbindQueue(tier.queue, h.names.delayExchange, tier.routingKey);
+    await admin.deleteQueue(h.names.parkingQueue);
+    const ledger = new Ledger();
+    const consumer = await mq.consume<Order>(
+      (order, ctx) => {
+        ledger.attempt(ctx.messageId, ctx.retryCount);
+        if (order.orderId === 'declined') throw new PermanentError('card declined');
+        if (ctx.retryCount === 0) throw new Error('payment unavailable');
+        ledger.handle(ctx.messageId);
+      },
+      { validate: validateOrder, maxRetries: 1, requeueDelayMs: 20 },
+    );
+    const errors: string[] = [];
+    consumer.on('error', ({ error, messageId }) => errors.push(`${messageId}: ${error.name}`));
+    for (const id of ['transient', 'declined']) {
+      await mq.publish({ orderId: id, amount: 1 }, { messageId: id });
+      ledger.published.add(id);
+    }
+    await waitFor(() => consumer.stats().moveFailures >= 4, { message: 'moves refused a few times' });
+    // Neither was acked: each went back to the work queue and was attempted again with the same count.
+    expect(consumer.stats()).toMatchObject({ handled: 0, retried: 0, parked: 0 });
+    expect(consumer.stats().requeued).toBeGreaterThanOrEqual(2);
+    expect(new Set(ledger.attempts.get('transient'))).toEqual(new Set([0]));
+    expect(errors).toEqual(expect.arrayContaining(['transient: UnroutableError', 'declined: UnroutableError']));
+
+    // The broker can take them again: both move on, confirmed, then acked.
+    await admin.bindQueue(tier.queue, h.names.delayExchange, tier.routingKey);
+    await admin.assertQueue(h.names.parkingQueue, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': PARKING_DELIVERY_LIMIT } });
+    await waitFor(async () => ledger.handled.has('transient') && (await countParked(mq)) === 1, { message: 'retried and handled, declined parked' });
+    expect(ledger.account(await h.parkedIds(mq))).toMatchObject({ published: 2, handled: 1, parked: 1, missing: [], both: [] });
+    await waitFor(async () => (await h.depths()).work === 0 && consumer.stats().inFlight === 0, { message: 'work queue empty' });
+    expect(await h.depths()).toEqual({ work: 0, parking: 1, delays: 0 });
   });
 
   it('replays parked messages back to the work queue with the retry count reset, confirmed before ack', async () => {
@@ -299,6 +341,10 @@ describe('retrying consumer (real broker)', () => {
     expect(ledger.handled.size).toBe(5);
     // All five acked (none came back); the late one was never delivered: 6 published = 5 handled + 1 waiting.
     expect(await h.ready(h.names.workQueue)).toBe(1);
+    ledger.published.add('late');
+    await h.drain(ledger, 6);
+    expect(ledger.account([])).toMatchObject({ published: 6, handled: 6, parked: 0, missing: [], unknown: [] });
+    expect(ledger.handledOnce).toBe(true);
   });
 
   it('treats a handler past handlerTimeoutMs as a transient failure and aborts its signal', async () => {

@@ -1,7 +1,9 @@
 import { connect, MessagingConnection } from './connection';
 import type { DeliveryContext } from './consumer';
-import { isNotConnectedError, isPublishTimeoutError, isUnroutableError, NotConnectedError, UnroutableError } from './errors';
-import { AMQP_URL, Harness, Ledger, waitFor } from './testing/harness';
+import { isNotConnectedError, isPublishTimeoutError, isUnroutableError, NotConnectedError, PermanentError, UnroutableError } from './errors';
+import { countParked } from './parking';
+import { AMQP_URL, closeConnectionFromBroker, Harness, Ledger, waitFor } from './testing/harness';
+import type { DeclaredTopology } from './topology';
 import { closedPort, TcpProxy } from './testing/tcp-proxy';
 
 jest.setTimeout(20_000);
@@ -24,6 +26,41 @@ describe('confirmed publisher (real broker)', () => {
     const depths = await second.queueDepths();
     expect(depths.delays.map((d) => d.queue)).toEqual(h.names.delayQueues.map((t) => t.queue));
     expect(depths.work.messages).toBe(0);
+  });
+
+  it("falls back to a classic durable queue where the broker refuses a quorum one ('auto'), and the pipeline still works", async () => {
+    h = new Harness('fallback', ['30ms']);
+    // The parking queue already exists as a classic queue: declaring it as quorum is refused
+    // (PRECONDITION_FAILED), as it would be on a broker without quorum queues.
+    const admin = await h.admin();
+    await admin.assertQueue(h.names.parkingQueue, { durable: true });
+    const ledger = new Ledger();
+    const mq = await h.connect({ queueType: 'auto' });
+    const declared: Array<DeclaredTopology | null> = [];
+    mq.on('connected', ({ topology }) => declared.push(topology));
+    expect(mq.stats().queueType).toBe('quorum'); // the work queue
+    const again = await h.connect({ queueType: 'auto' }); // idempotent, with the mixed types too
+    expect(again.stats().queueType).toBe('quorum');
+
+    const consumer = await mq.consume<{ orderId: string }>(
+      (order, ctx) => {
+        if (order.orderId === 'declined') throw new PermanentError('card declined');
+        if (ctx.retryCount === 0) throw new Error('payment unavailable');
+        ledger.handle(ctx.messageId);
+      },
+      { maxRetries: 1 },
+    );
+    for (const id of ['ok', 'declined']) {
+      await mq.publish({ orderId: id }, { messageId: id });
+      ledger.published.add(id);
+    }
+    await waitFor(async () => ledger.handled.has('ok') && (await countParked(mq)) === 1, { message: 'one handled after a retry, one parked' });
+    expect(consumer.stats()).toMatchObject({ handled: 1, retried: 1, parked: 1 });
+    expect(ledger.account(await h.parkedIds(mq))).toMatchObject({ published: 2, handled: 1, parked: 1, missing: [], both: [] });
+    // A new session reports the mixed declaration (parking classic, the rest quorum).
+    await closeConnectionFromBroker(mq.options.connectionName);
+    await waitFor(() => declared.length === 1, { timeoutMs: 5_000, message: 'reconnected' });
+    expect(declared[0]).toEqual({ work: 'quorum', parking: 'classic', delays: ['quorum'] });
   });
 
   it('resolves only once the broker holds the message, and the message survives a consumer restart', async () => {
@@ -61,6 +98,7 @@ describe('confirmed publisher (real broker)', () => {
 
   it('rejects an unroutable publish (mandatory + basic.return) instead of dropping it', async () => {
     h = new Harness('unroutable');
+    const ledger = new Ledger();
     const mq = await h.connect();
     const admin = await h.admin();
     await admin.unbindQueue(h.names.workQueue, h.names.workExchange, h.names.workRoutingKey);
@@ -73,9 +111,36 @@ describe('confirmed publisher (real broker)', () => {
     // Routable again: the next publish is confirmed, the channel survived the return.
     await admin.bindQueue(h.names.workQueue, h.names.workExchange, h.names.workRoutingKey);
     await mq.publish({ orderId: 'o-2' }, { messageId: 'o-2' });
+    ledger.published.add('o-2');
     expect(mq.stats().publish).toMatchObject({ unroutable: 1, confirmed: 1 });
-    // Count: 2 published, 1 refused by the broker (never held), 1 held.
+    // Count: 2 publish() calls, 1 refused by the broker (never held, the caller was told), 1 held.
     expect(await h.ready(h.names.workQueue)).toBe(1);
+    await h.drain(ledger, 1);
+    expect(ledger.account([])).toMatchObject({ published: 1, handled: 1, parked: 0, missing: [], unknown: [] });
+  });
+
+  it('publishes persistent messages keyed by the idempotency key (messageId) and the request id (correlationId)', async () => {
+    h = new Harness('properties');
+    const ledger = new Ledger();
+    const mq = await h.connect();
+    await mq.publish({ orderId: 'o-1', amount: 100 }, { messageId: 'idem-o-1', correlationId: 'req-42', headers: { tenant: 'eu' } });
+    ledger.published.add('idem-o-1');
+    const admin = await h.admin();
+    const msg = await admin.get(h.names.workQueue, { noAck: false });
+    if (!msg) throw new Error('the confirmed message is not in the work queue');
+    expect(msg.properties).toMatchObject({
+      deliveryMode: 2, // persistent
+      messageId: 'idem-o-1',
+      correlationId: 'req-42',
+      contentType: 'application/json',
+      headers: expect.objectContaining({ 'retry-count': 0, tenant: 'eu' }),
+    });
+    expect(JSON.parse(msg.content.toString('utf8'))).toEqual({ orderId: 'o-1', amount: 100 });
+    admin.nack(msg, false, true);
+    // No idempotency key, no publish: the caller learns at once, nothing reaches the broker.
+    await expect(mq.publish({ orderId: 'o-2' }, { messageId: '' })).rejects.toThrow('needs options.messageId');
+    await h.drain(ledger, 1);
+    expect(ledger.account([])).toMatchObject({ published: 1, handled: 1, parked: 0, missing: [], unknown: [] });
   });
 
   it('fails fast while the broker is unreachable, and connect() gives up when its signal aborts', async () => {
@@ -93,6 +158,7 @@ describe('confirmed publisher (real broker)', () => {
     expect(mq.state).toBe('connecting');
     expect(scheduled.length).toBeGreaterThanOrEqual(2);
     expect(mq.stats().publish).toMatchObject({ attempted: 1, notConnected: 1, confirmed: 0 });
+    // Count: 0 confirmed = 0 handled + 0 parked; the caller was told the one publish failed.
 
     const abort = new AbortController();
     const pending = connect(url, h.options({ signal: abort.signal }));
@@ -103,10 +169,12 @@ describe('confirmed publisher (real broker)', () => {
 
   it('rejects after the confirm timeout when the link is silently partitioned, then fails fast once the loss is noticed', async () => {
     h = new Harness('partition');
+    const ledger = new Ledger();
     const proxy = await new TcpProxy('127.0.0.1', Number(new URL(AMQP_URL).port || 5672)).start();
     try {
       const mq = await h.connect({ heartbeatSeconds: 1, confirmTimeoutMs: 300 }, proxy.url(AMQP_URL));
       await mq.publish({ orderId: 'before' }, { messageId: 'before' });
+      ledger.published.add('before');
 
       proxy.freeze();
       const started = Date.now();
@@ -124,9 +192,12 @@ describe('confirmed publisher (real broker)', () => {
       proxy.thaw();
       await waitFor(() => mq.state === 'connected', { timeoutMs: 6_000, message: 'reconnected' });
       await mq.publish({ orderId: 'later' }, { messageId: 'later' });
+      ledger.published.add('later');
       expect(mq.stats()).toMatchObject({ reconnects: 1, disconnects: 1 });
       // 'during' timed out: it may or may not have reached the broker (here it did not: the bytes were dropped).
       expect(await h.ready(h.names.workQueue)).toBe(2);
+      await h.drain(ledger, 2);
+      expect(ledger.account([])).toMatchObject({ published: 2, handled: 2, parked: 0, missing: [], unknown: [] });
     } finally {
       await proxy.stop();
     }
@@ -134,13 +205,16 @@ describe('confirmed publisher (real broker)', () => {
 
   it('waits for outstanding confirms on close, and refuses publishes afterwards', async () => {
     h = new Harness('close-confirms');
+    const ledger = new Ledger();
     const mq = await h.connect();
-    const inFlight = Array.from({ length: 50 }, (_, i) => mq.publish({ n: i }, { messageId: `m-${i}` }));
+    const inFlight = Array.from({ length: 50 }, (_, i) => mq.publish({ n: i }, { messageId: `m-${i}` }).then(() => void ledger.published.add(`m-${i}`)));
     const closed = mq.close();
     await expect(Promise.all(inFlight)).resolves.toHaveLength(50);
     await closed;
     expect(mq.state).toBe('closed');
     await expect(mq.publish({}, { messageId: 'late' })).rejects.toMatchObject({ reason: 'closed' });
     expect(await h.ready(h.names.workQueue)).toBe(50);
+    await h.drain(ledger, 50);
+    expect(ledger.account([])).toMatchObject({ published: 50, handled: 50, parked: 0, missing: [], unknown: [] });
   });
 });

@@ -18,6 +18,14 @@ describe('parking CLI', () => {
     const c = capture();
     expect(await runParkingCli([], {}, c.io)).toBe(2);
     expect(c.err.join('\n')).toMatch(/missing command[\s\S]*usage: parking/);
+    const bad = capture();
+    expect(await runParkingCli(['list', '--bogus'], {}, bad.io)).toBe(2);
+    expect(bad.err.join('\n')).toMatch(/unknown option --bogus[\s\S]*usage: parking/);
+    expect(await runParkingCli(['replay', '--limit', 'x'], {}, capture().io)).toBe(2);
+    const help = capture();
+    expect(await runParkingCli(['--help'], {}, help.io)).toBe(0);
+    expect(help.out.join('\n')).toMatch(/^usage: parking <list\|count\|replay>/);
+    expect(help.err).toEqual([]);
   });
 
   describe('against the broker', () => {

@@ -11,14 +11,18 @@
  */
 import { MessagingConnection } from '../connection';
 
-const CONNECT_TIMEOUT_MS = 10_000;
 import { countParked, peekParked, replayParked } from '../parking';
 
+const CONNECT_TIMEOUT_MS = 10_000;
+
 const USAGE = `usage: parking <list|count|replay> [--limit N] [--json] [--prefix P]
-  list     show parked messages (default 20), left in place
-  count    number of parked messages
-  replay   move parked messages back to the work queue with retry-count 0 (all, or --limit N)
-env: AMQP_URL (default amqp://guest:guest@127.0.0.1:5672), MESSAGING_PREFIX`;
+  list       show parked messages (default 20), left in place
+  count      number of parked messages
+  replay     move parked messages back to the work queue with retry-count 0 (all, or --limit N)
+  --prefix P name prefix of the topology (default: MESSAGING_PREFIX, else none)
+  --help     this text
+env: AMQP_URL (default amqp://guest:guest@127.0.0.1:5672), MESSAGING_PREFIX
+exit: 0 ok, 1 failure (including a replay with failed messages), 2 usage`;
 
 export interface ParkingCliArgs {
   command: string;
@@ -61,6 +65,10 @@ const consoleIo: CliIo = { out: (line) => console.log(line), err: (line) => cons
 
 /** Runs one CLI command; resolves with the exit code (0 ok, 1 failure, 2 usage). */
 export async function runParkingCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = consoleIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
+    io.out(USAGE);
+    return 0;
+  }
   let args: ParkingCliArgs;
   try {
     args = parseParkingArgs(argv, env);

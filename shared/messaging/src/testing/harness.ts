@@ -122,6 +122,23 @@ export class Harness {
     return parked.map((p) => p.messageId);
   }
 
+  /**
+   * Consumes whatever is left in the work queue on a fresh connection, recording each delivery in
+   * `ledger`, until `expected` ids are handled; then closes it gracefully and checks that no queue
+   * of the topology holds a message any more. Lets publisher-only tests close their count
+   * (published = handled + parked).
+   */
+  async drain(ledger: Ledger, expected: number): Promise<void> {
+    const mq = await this.connect();
+    await mq.consume((_body, ctx) => {
+      ledger.handle(ctx.messageId);
+    });
+    await waitFor(() => ledger.handled.size >= expected, { message: `${expected} handled by the draining consumer` });
+    await mq.close();
+    const depths = await this.depths();
+    if (depths.work !== 0 || depths.parking !== 0 || depths.delays !== 0) throw new Error(`drain: messages left ${JSON.stringify(depths)}`);
+  }
+
   async teardown(): Promise<void> {
     await Promise.all(this.#connections.map((mq) => mq.close({ timeoutMs: 2_000 }).catch(() => {})));
     if (!this.#admin) await this.admin();
