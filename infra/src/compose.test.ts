@@ -5,12 +5,13 @@ import { topologyNames } from '@checkout/messaging';
 import { loadConfig } from '@checkout/service-kit';
 import { buildServiceEnv, readSettings } from './launcher/env';
 import { readSchemaDefaults, readYaml, repoFile, SCHEMAS, schemaVariables } from './testing.test.util';
-import { SERVICE_NAMES, TOPOLOGY, urlVariable, WORK_QUEUE } from './topology';
+import { DEFAULT_AMQP_URL, SERVICE_NAMES, TOPOLOGY, urlVariable, WORK_QUEUE } from './topology';
 
 interface ComposeService {
   image?: string;
   build?: { context: string; dockerfile: string; target?: string };
   command?: string[];
+  entrypoint?: string[];
   working_dir?: string;
   environment?: Record<string, string>;
   ports?: string[];
@@ -125,19 +126,35 @@ describe('RabbitMQ and the profiles', () => {
     expect(readFileSync(repoFile('infra/rabbitmq/enabled_plugins'), 'utf8')).toMatch(/rabbitmq_prometheus/);
   });
 
-  test("the services' AMQP credentials are a user of definitions.json with permissions on its vhost", () => {
-    const definitions = JSON.parse(readFileSync(repoFile('infra/rabbitmq/definitions.json'), 'utf8')) as {
-      users: { name: string; password_hash: string; hashing_algorithm: string }[];
-      permissions: { user: string; vhost: string; configure: string; write: string; read: string }[];
-    };
-    const url = new URL(composeEnv('checkout').AMQP_URL!);
-    expect(composeEnv('worker').AMQP_URL).toBe(composeEnv('checkout').AMQP_URL);
-    const user = definitions.users.find((candidate) => candidate.name === url.username)!;
-    expect(user.hashing_algorithm).toBe('rabbit_password_hashing_sha256');
-    const stored = Buffer.from(user.password_hash, 'base64');
+  const definitions = JSON.parse(readFileSync(repoFile('infra/rabbitmq/definitions.json'), 'utf8')) as {
+    users: { name: string; password_hash: string; hashing_algorithm: string }[];
+    permissions: { user: string; vhost: string; configure: string; write: string; read: string }[];
+  };
+
+  /** Would the broker of definitions.json let this AMQP URL's user in, with every permission on its vhost? */
+  function expectAccepted(amqpUrl: string): void {
+    const url = new URL(amqpUrl);
+    const user = definitions.users.find((candidate) => candidate.name === decodeURIComponent(url.username));
+    expect({ user: url.username, defined: user !== undefined }).toEqual({ user: url.username, defined: true });
+    expect(user!.hashing_algorithm).toBe('rabbit_password_hashing_sha256');
+    const stored = Buffer.from(user!.password_hash, 'base64');
     const salt = stored.subarray(0, 4);
     expect(createHash('sha256').update(Buffer.concat([salt, Buffer.from(decodeURIComponent(url.password))])).digest()).toEqual(stored.subarray(4));
-    expect(definitions.permissions).toContainEqual({ user: url.username, vhost: '/', configure: '.*', write: '.*', read: '.*' });
+    const vhost = url.pathname === '' || url.pathname === '/' ? '/' : decodeURIComponent(url.pathname.slice(1));
+    expect(definitions.permissions).toContainEqual({ user: user!.name, vhost, configure: '.*', write: '.*', read: '.*' });
+  }
+
+  test("the services' AMQP credentials are a user of definitions.json with permissions on its vhost", () => {
+    expect(composeEnv('worker').AMQP_URL).toBe(composeEnv('checkout').AMQP_URL);
+    expectAccepted(composeEnv('checkout').AMQP_URL!);
+  });
+
+  test("`docker compose up -d rabbitmq`, then `npm start`: the launcher's default AMQP_URL logs in from the host", () => {
+    // With definitions loaded at boot RabbitMQ creates no default user: guest/guest must be defined…
+    expectAccepted(DEFAULT_AMQP_URL);
+    // …and allowed from outside the container's loopback (a published port is not loopback).
+    expect(readFileSync(repoFile('infra/rabbitmq/rabbitmq.conf'), 'utf8')).toMatch(/^loopback_users(\.guest = false| = none)$/m);
+    expect(rabbitmq.ports!.every((port) => port.startsWith('127.0.0.1:'))).toBe(true);
   });
 
   test('observability: Prometheus and Grafana (3030) with their files from infra/', () => {
@@ -150,12 +167,27 @@ describe('RabbitMQ and the profiles', () => {
     }
   });
 
-  test('load: runs the load scenarios against checkout once it is healthy', () => {
+  test('load: the build stage runs the compiled load tool (tests/load) on the Compose RabbitMQ', () => {
     const load = services.load!;
     expect(load.profiles).toEqual(['load']);
-    expect(load.command).toEqual(['npm', 'run', 'load', '--', '--all']);
-    expect(load.environment!.CHECKOUT_URL).toBe('http://checkout:3000');
-    expect(load.depends_on!.checkout!.condition).toBe('service_healthy');
+    // The build stage: compiled by its `tsc -b` (the root tsconfig references tests/load), with the dev tools.
+    expect(load.build).toEqual({ context: '.', dockerfile: 'infra/Dockerfile', target: 'build' });
+    const rootReferences = (JSON.parse(readFileSync(repoFile('tsconfig.json'), 'utf8')) as { references: { path: string }[] }).references.map((r) => r.path);
+    expect(rootReferences).toContain('tests/load');
+    expect(load.working_dir).toBe('/app');
+    expect(load.entrypoint).toEqual(['node', 'tests/load/dist/main.js']);
+    expect(existsSync(repoFile('tests/load/src/main.ts'))).toBe(true);
+    // Every flag of the command is one the load tool's argument parser handles.
+    const args = readFileSync(repoFile('tests/load/src/args.ts'), 'utf8');
+    for (const flag of (load.command ?? []).filter((word) => word.startsWith('--'))) expect({ flag, handled: args.includes(`case '${flag}'`) }).toEqual({ flag, handled: true });
+    // Its results reach the host: the output folder is under the mounted bench-results.
+    const out = load.command![load.command!.indexOf('--out') + 1]!;
+    expect(load.volumes).toEqual(['./bench-results:/app/bench-results']);
+    expect(out.startsWith('bench-results/')).toBe(true);
+    // It starts its own services on the broker of this file, once that is healthy.
+    expect(new URL(load.environment!.AMQP_URL!).host).toBe('rabbitmq:5672');
+    expectAccepted(load.environment!.AMQP_URL!);
+    expect(load.depends_on).toEqual({ rabbitmq: { condition: 'service_healthy' } });
   });
 
   test('.env.example sets every variable docker-compose.yml requires', () => {

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import ts from 'typescript';
 import { REPO_ROOT, repoFile } from './testing.test.util';
 import { TOPOLOGY } from './topology';
 
@@ -45,6 +46,29 @@ function workspaces(): string[] {
       .map((entry) => `${parent}/${entry}`)
       .filter((folder) => existsSync(path.join(REPO_ROOT, folder, 'package.json')));
   });
+}
+
+/** A tsconfig.json (comments allowed), its `references` and `include`. */
+function readTsconfig(folder: string): { references?: { path: string }[]; include?: string[] } {
+  const file = path.join(REPO_ROOT, folder, 'tsconfig.json');
+  const { config, error } = ts.parseConfigFileTextToJson(file, readFileSync(file, 'utf8'));
+  if (error !== undefined) throw new Error(`${file}: ${ts.flattenDiagnosticMessageText(error.messageText, '\n')}`);
+  return config as { references?: { path: string }[]; include?: string[] };
+}
+
+/** Every project `tsc -b` at the root builds: the root's references, and theirs, transitively. */
+function projectsOfTheRootBuild(): string[] {
+  const seen = new Set<string>();
+  const visit = (folder: string): void => {
+    for (const reference of readTsconfig(folder).references ?? []) {
+      const next = path.posix.normalize(path.posix.join(folder, reference.path));
+      if (seen.has(next)) continue;
+      seen.add(next);
+      visit(next);
+    }
+  };
+  visit('.');
+  return [...seen].sort();
 }
 
 describe('infra/Dockerfile', () => {
@@ -103,6 +127,18 @@ describe('infra/Dockerfile', () => {
     for (const folder of workspaces()) {
       if (!existsSync(path.join(REPO_ROOT, folder, 'tsconfig.json'))) continue;
       expect(copied).toEqual(expect.arrayContaining([`${folder}/tsconfig.json`, `${folder}/src`]));
+    }
+  });
+
+  test("the build stage has every project the root `tsc -b` builds: each one's tsconfig and sources (or a folder holding them)", () => {
+    expect(runs(build).some((run) => /\bnpx tsc -b(?!\s+\S)/.test(run.replace(/&&.*$/, '').trim()))).toBe(true); // the root build, no project named
+    const copied = copies(build).filter((copy) => !copy.startsWith('--from=')).map((copy) => copy.split(/\s+/)[0]!.replace(/\/$/, ''));
+    const covered = (file: string): boolean => copied.some((source) => source === file || file.startsWith(`${source}/`));
+    const projects = projectsOfTheRootBuild();
+    expect(projects).toEqual(expect.arrayContaining(['infra', 'services/checkout', 'tests', 'tests/load']));
+    for (const project of projects) {
+      const needed = [`${project}/tsconfig.json`, ...(readTsconfig(project).include ?? []).map((folder) => `${project}/${folder}`)];
+      for (const file of needed) expect({ project, file, copied: covered(file) }).toEqual({ project, file, copied: true });
     }
   });
 });

@@ -39,6 +39,27 @@ function metricNames(expr: string): string[] {
   return [...names];
 }
 
+/** Label names an expression matches on or groups by (`{a="x", b!~"y"}`, `by (c, d)`). */
+function labelNames(expr: string): string[] {
+  const names = new Set<string>();
+  const unquoted = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
+  for (const block of unquoted.matchAll(/\{([^}]*)\}/g)) for (const match of block[1]!.matchAll(/(\w+)\s*(?:=~|!~|!=|=)/g)) names.add(match[1]!);
+  for (const group of unquoted.matchAll(/\b(?:by|without|on|ignoring)\s*\(([^)]*)\)/g)) {
+    for (const name of group[1]!.split(',').map((part) => part.trim())) if (name !== '') names.add(name);
+  }
+  return [...names];
+}
+
+/** Label names of the samples in a Prometheus text exposition. */
+function exposedLabels(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of text.matchAll(/^[A-Za-z_:][\w:]*\{([^}]*)\}/gm)) for (const match of line[1]!.matchAll(/(\w+)="/g)) names.add(match[1]!);
+  return names;
+}
+
+/** Labels Prometheus adds to every scraped series (the job name and the target). */
+const TARGET_LABELS = new Set(['job', 'instance']);
+
 interface Panel {
   title?: string;
   targets?: { expr?: string }[];
@@ -80,12 +101,15 @@ async function scrape(running: RunningService): Promise<string> {
 
 describe('the metrics of Grafana and Prometheus exist', () => {
   const exported = new Set<string>();
+  const labels = new Set<string>();
+  const registries: { getMetricsAsArray(): unknown[] }[] = [];
   const running: RunningService[] = [];
   let deleteTopology: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     const stub = createPaymentApp({ config: loadConfig(paymentSchema, { LOG_LEVEL: 'silent', FAULTS_ENABLED: 'true', ADMIN_TOKEN: 'metrics-test-token' }) }).service;
     running.push(await start(stub, { port: 0, host: '127.0.0.1' }));
+    registries.push(stub.metrics.registry);
     // A real checkout: its breakers and its queue-depth gauge. Its own queue names, removed after.
     const config = loadConfig(checkoutSchema, {
       LOG_LEVEL: 'silent',
@@ -99,7 +123,14 @@ describe('the metrics of Grafana and Prometheus exist', () => {
       if (checkout.connection.isReady) await checkout.connection.deleteTopology().catch(() => undefined);
     };
     running.push(await start(checkout.service, { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 1_000 }));
-    for (const service of running) for (const name of exposedNames(await scrape(service))) exported.add(name);
+    registries.push(checkout.service.metrics.registry);
+    // Label names as declared (a counter without samples yet, e.g. transitions, shows none) and as exposed.
+    for (const registry of registries) for (const metric of registry.getMetricsAsArray()) for (const label of (metric as unknown as { labelNames?: string[] }).labelNames ?? []) labels.add(label);
+    for (const service of running) {
+      const text = await scrape(service);
+      for (const name of exposedNames(text)) exported.add(name);
+      for (const label of exposedLabels(text)) labels.add(label);
+    }
   });
 
   afterAll(async () => {
@@ -125,6 +156,17 @@ describe('the metrics of Grafana and Prometheus exist', () => {
     expect(names.length).toBeGreaterThan(0);
     for (const name of names) expect({ name, known: exported.has(name) || ALLOWED_ELSEWHERE.has(name) }).toEqual({ name, known: true });
   });
+
+  test('labelNames reads the labels an expression matches on or groups by', () => {
+    expect(labelNames('sum by (breaker, outcome) (rate(a{service="checkout", route!~"/x{1}"}[5m]))').sort()).toEqual(['breaker', 'outcome', 'route', 'service']);
+  });
+
+  test.each([...dashboardExprs(), ...ruleExprs()].filter(({ expr }) => metricNames(expr).every((name) => !ALLOWED_ELSEWHERE.has(name))).map(({ where, expr }) => [where, expr]))(
+    '%s matches and groups on labels the services export: %s',
+    (_where, expr) => {
+      for (const label of labelNames(expr)) expect({ label, known: labels.has(label) || TARGET_LABELS.has(label) }).toEqual({ label, known: true });
+    },
+  );
 
   test('Prometheus scrapes every service that serves /metrics, and RabbitMQ', () => {
     const config = readYaml<{ scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[]; rule_files: string[] }>(

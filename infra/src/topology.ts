@@ -1,7 +1,7 @@
 /**
  * The one description of the running system: which processes exist, where their code is,
  * which port and health routes they have and which variables they are given. The launcher,
- * the chaos CLI and the agreement tests read it; `topology.test.ts` checks that
+ * the chaos CLI and the agreement tests read it; `compose.test.ts` checks that
  * docker-compose.yml and every service's config schema agree with it.
  *
  * Plain data on purpose: nothing here imports a service, so the launcher and the chaos CLI

@@ -135,4 +135,27 @@ describe('the tour', () => {
     }
     await eventually('the order shipped by the worker', async () => (await orderStatus(answer.body.orderId)) === 'SHIPPING_SCHEDULED');
   });
+
+  test('where to look: chaos status, GET /circuits, the dashboard and the prefixed logs', async () => {
+    io.out.mockClear();
+    await chaos('status');
+    const table = io.out.mock.calls.flat().join('');
+    // Every process with its health and faults (all cleared by now), then checkout's circuits.
+    expect(table).toMatch(/^checkout +running \d+ +http:\/\/127\.0\.0\.1:\d+ +ready +-$/m);
+    expect(table).toMatch(/^worker +running \d+ +- /m);
+    for (const stub of ['payment', 'inventory', 'shipping', 'notification']) expect(table).toMatch(new RegExp(`^${stub} +running \\d+ +http://127\\.0\\.0\\.1:\\d+ +ready +none$`, 'm'));
+    expect(table).toMatch(/^CIRCUIT +STATE +FAILURE RATE +REJECTED$/m);
+    for (const breaker of ['inventory', 'payment', 'shipping', 'notification']) expect(table).toMatch(new RegExp(`^${breaker} +(CLOSED|OPEN|HALF_OPEN) +\\d+% +\\d+$`, 'm'));
+
+    const circuits = (await (await fetch(`${checkout}/circuits`)).json()) as { circuits: Record<string, { state: string }> };
+    expect(Object.keys(circuits.circuits).sort()).toEqual(['inventory', 'notification', 'payment', 'shipping']);
+    const dashboard = await fetch(`${checkout}/dashboard`);
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.headers.get('content-type')).toMatch(/^text\/html/);
+    await dashboard.arrayBuffer();
+    // The services' JSON logs in the launcher's output, each line prefixed by its service: the
+    // kill of payment above was answered with warnings from checkout.
+    expect(run.output()).toMatch(/^checkout +\| \{.*"level":"warn".*"service":"checkout"/m);
+    expect(run.output()).toMatch(/^launcher +\| ✖ payment was killed/m);
+  });
 });
