@@ -211,6 +211,7 @@ export class CheckoutFlow {
       status = 'SHIPPING_SCHEDULED';
     } catch (error) {
       logger.warn('shipping not scheduled: deferring to the worker', { orderId, error });
+      this.deps.shipping.breaker.recordFallback(error);
       try {
         await this.deps.retryQueue.publish({ ...message, kind: 'shipping' });
         warnings.push(`shipping: ${describeFailure(error)}; the shipment will be scheduled later`);
@@ -263,6 +264,7 @@ export class CheckoutFlow {
         shipmentId = (await shipping.schedule(shipment)).shipmentId; // shipping returns the order's shipment if it exists
         status = 'SHIPPING_SCHEDULED';
       } catch (error) {
+        shipping.breaker.recordFallback(error);
         this.repair({ kind: 'shipment', orderId, shipment });
         warnings.push(`shipping: ${describeFailure(error)}; the shipment will be scheduled later`);
       }
@@ -361,6 +363,7 @@ export class CheckoutFlow {
 
   private queued(message: RetryMessage, error: unknown, warnings: string[], money: { total: number; currency: string }, how = 'the payment is queued and will be retried'): CheckoutAnswer {
     const { orderId } = message;
+    this.deps.payment.breaker.recordFallback(error);
     this.deps.orders.record({ orderId, status: 'PENDING_PAYMENT', reservationId: message.reservationId, ...money, warnings: [] });
     this.deps.notification.notify({ orderId, customerId: message.customerId, type: 'PAYMENT_PENDING' });
     return {
@@ -396,6 +399,7 @@ export class CheckoutFlow {
           ]),
         };
       }
+      inventory.breaker.recordFallback(error);
       const ageSeconds = Math.max(0, Math.round((this.clock() - cached.at) / 1000));
       warnings.push(`inventory: ${describeFailure(error)}; stock of ${item.sku} from cache, ${ageSeconds} s old`);
       if (cached.available < item.quantity) return { ok: false, answer: outOfStock(orderId, item, cached.available, warnings) };

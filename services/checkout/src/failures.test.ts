@@ -37,6 +37,9 @@ beforeEach(() => {
   for (const client of Object.values(app.checkout.clients)) client.breaker.reset();
 });
 
+/** Fallbacks counted on a dependency's circuit, as `/circuits` and `/metrics` show them. */
+const fallbacksOf = (name: keyof RunningCheckout['checkout']['clients']) => app.checkout.clients[name].breaker.snapshot().fallbacks;
+
 async function timed(body: unknown): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
   const started = Date.now();
   const res = await supertest(app.url).post('/checkout').send(body as object);
@@ -52,8 +55,10 @@ describe('payment failing', () => {
     ['resets the connection', { reset: true }, /^payment: connection failed \(ECONNRESET\); the payment is queued/],
   ])('%s: 202 PENDING_PAYMENT within the deadline, nothing charged yet', async (_name, faults, warning) => {
     setFaults(stubs.payment, faults);
+    const fallbacks = fallbacksOf('payment');
     const res = await timed(order([{ sku: 'KB-MECH-01', quantity: 1 }]));
     expect(res.status).toBe(202);
+    expect(fallbacksOf('payment')).toBe(fallbacks + 1); // the queue is payment's fallback: counted on its circuit
     expect(res.body).toMatchObject({ status: 'PENDING_PAYMENT', warnings: [expect.stringMatching(warning)] });
     expect(res.ms).toBeLessThan(1_000);
     expect(stubs.payment.ledger.chargesFor(res.body.orderId as string).filter((c) => c.status === 'CAPTURED')).toHaveLength(0);
@@ -75,6 +80,10 @@ describe('payment failing', () => {
     expect(app.checkout.clients.payment.breaker.state).toBe('CLOSED');
     const circuits = await supertest(app.url).get('/circuits');
     expect(circuits.body.circuits.payment).toMatchObject({ state: 'CLOSED' });
+    expect(circuits.body.circuits.payment.fallbacks).toBeGreaterThanOrEqual(5); // the five 202s above
+    const metrics = await supertest(app.url).get('/metrics');
+    const fallbacks = /^circuit_breaker_calls_total\{[^}]*breaker="payment"[^}]*outcome="fallback"[^}]*\} (\d+)$/m.exec(metrics.text);
+    expect(Number(fallbacks?.[1])).toBeGreaterThanOrEqual(5);
   });
 });
 
@@ -87,8 +96,10 @@ describe('shipping failing', () => {
     ['hangs', { hang: true }, /^shipping: no answer within 300 ms; the shipment will be scheduled later$/],
   ])('%s: the order is still paid (201 PAID) and the worker schedules the shipment later', async (_name, faults, warning) => {
     setFaults(stubs.shipping, faults);
+    const fallbacks = fallbacksOf('shipping');
     const res = await timed(order([{ sku: 'STAND-LAPTOP', quantity: 1 }]));
     expect(res.status).toBe(201);
+    expect(fallbacksOf('shipping')).toBe(fallbacks + 1);
     expect(res.body).toMatchObject({ status: 'PAID', warnings: [expect.stringMatching(warning)] });
     expect(res.ms).toBeLessThan(1_500);
     const orderId = res.body.orderId as string;
@@ -115,12 +126,14 @@ describe('notification failing', () => {
     ['resets the connection', { reset: true }],
   ])('%s: the answer is neither slower nor different', async (_name, faults) => {
     setFaults(stubs.notification, faults);
+    const fallbacks = fallbacksOf('notification');
     const res = await timed(order([{ sku: 'CABLE-USBC-2M', quantity: 1 }]));
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ status: 'SHIPPING_SCHEDULED', warnings: [] });
     // Notification's own deadline is 300 ms and it hangs forever: the answer waits for neither.
     expect(res.ms).toBeLessThan(1_000);
     await waitFor(() => app.checkout.clients.notification.failed > 0, { message: 'failure counted' });
+    await waitFor(() => fallbacksOf('notification') > fallbacks, { message: 'fallback (logged, not sent) counted on its circuit' });
   });
 });
 
@@ -143,8 +156,10 @@ describe('inventory failing', () => {
     expect((await timed(order([{ sku: 'WEBCAM-HD', quantity: 1 }]))).status).toBe(409); // cached: 0
     expect((await timed(order([{ sku: 'HUB-USBC-7', quantity: 1 }]))).status).toBe(201); // cached: available
     setFaults(stubs.inventory, { down: true });
+    const fallbacks = fallbacksOf('inventory');
     const res = await timed(order([{ sku: 'HUB-USBC-7', quantity: 1 }]));
     expect(res.status).toBe(503);
+    expect(fallbacksOf('inventory')).toBe(fallbacks + 1); // the cached level: counted on inventory's circuit
     // The failed stock read (2 attempts) and reservation (2 attempts) fill the 4-call window: the breaker may open on the way.
     expect(res.body.warnings).toEqual([expect.stringContaining('stock of HUB-USBC-7 from cache'), expect.stringMatching(/^inventory: (answered 503|circuit open, retry in \d+ s)$/)]);
     const gone = await timed(order([{ sku: 'WEBCAM-HD', quantity: 1 }]));

@@ -579,6 +579,17 @@ describe('fallback', () => {
     }
   });
 
+  it('a fallback the caller serves itself (recordFallback) is counted and emitted, and moves no state', async () => {
+    const b = new CircuitBreaker({ name: 'p', window: { type: 'consecutive', failures: 1 } });
+    const events: unknown[] = [];
+    b.on('fallback', (e) => events.push(e.error));
+    const error = await b.execute(boom).catch((e: unknown) => e);
+    expect(b.state).toBe('OPEN');
+    b.recordFallback(error);
+    expect(events).toEqual([error]);
+    expect(b.snapshot()).toMatchObject({ state: 'OPEN', fallbacks: 1, failed: 1, rejected: 0 });
+  });
+
   it('a fallback that throws rejects the caller with its error', async () => {
     const b = new CircuitBreaker({ name: 'p' });
     await expect(

@@ -218,6 +218,17 @@ export class CircuitBreaker implements Policy, CallOwner {
     this.transition({ kind: 'DISABLED' }, 'disabled', this.clock());
   }
 
+  /**
+   * Counts a fallback that the caller served itself for an error of this breaker's call (in a
+   * `catch` around `execute`, when the fallback needs more than the error: the order, the
+   * customer's answer). Counted in `snapshot().fallbacks` and emitted as `fallback`, exactly as
+   * a fallback given to `execute`; the state is not touched.
+   */
+  recordFallback(error: unknown): void {
+    this.counts.fallbacks++;
+    if (this.events.has('fallback')) this.events.emit('fallback', { name: this.name, error });
+  }
+
   /** Back to CLOSED with an empty window, whatever the state. */
   reset(): void {
     this.transition({ kind: 'CLOSED' }, 'reset', this.clock());
@@ -463,8 +474,7 @@ export class CircuitBreaker implements Policy, CallOwner {
   }
 
   private runFallback<T>(fallback: Fallback<T>, error: unknown): Promise<T> {
-    this.counts.fallbacks++;
-    if (this.events.has('fallback')) this.events.emit('fallback', { name: this.name, error });
+    this.recordFallback(error);
     try {
       return Promise.resolve(fallback(error));
     } catch (fallbackError) {

@@ -37,6 +37,7 @@ export class NotificationClient {
   notify(request: NotificationRequest): void {
     const sending = this.send(request).catch((error: unknown) => {
       this.failed++;
+      this.breaker.recordFallback(error); // the fallback: logged and counted, never retried
       this.logger?.warn('notification not sent', { orderId: request.orderId, type: request.type, error });
     });
     this.pending.add(sending);
