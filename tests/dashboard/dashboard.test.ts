@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser (Debian's chromium driven by playwright-core) against real
- * services: the four stubs and checkout in this process on port 0, the real RabbitMQ under a
- * prefix of this run's own. Saves docs/images/dashboard-healthy.png and dashboard-broken.png.
+ * services: the four stubs, checkout and the payment-retry worker in this process on port 0,
+ * the real RabbitMQ under a prefix of this run's own (deleted afterwards). Saves
+ * docs/images/dashboard-healthy.png and dashboard-broken.png.
  *
  *   npx jest tests/dashboard
  */
@@ -12,11 +13,14 @@ import { createCheckout } from '../../services/checkout/src/app';
 import type { CheckoutConfig } from '../../services/checkout/src/config';
 import {
   checkoutConfig,
+  deleteTopologyOf,
   order,
   type RunningCheckout,
   setFaults,
   startCheckout,
   startStubs,
+  startWorker,
+  type RunningWorker,
   type Stubs,
   waitFor,
 } from '../../services/checkout/src/testing/world.test.util';
@@ -30,6 +34,7 @@ const IMAGES = path.resolve(__dirname, '../../docs/images');
 let stubs: Stubs;
 let config: CheckoutConfig;
 let app: RunningCheckout;
+let worker: RunningWorker;
 let browser: Browser;
 let page: Page;
 let token: string;
@@ -48,6 +53,7 @@ beforeAll(async () => {
   });
   app = await startCheckout(config);
   await app.checkout.connection.ready();
+  worker = await startWorker(config);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'],
@@ -64,6 +70,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await worker?.stop(2_000);
   await app?.stop();
   for (const running of stubs?.running ?? []) await running.shutdown();
 });
@@ -104,6 +111,7 @@ it('loads with no console errors and shows every circuit, the pipeline, the answ
     expect(await card(name).locator('[data-role=state]').textContent()).toContain('CLOSED');
   }
   await page.waitForSelector('[data-role=worker]', { timeout: 5_000 });
+  await waitFor(async () => (await page.textContent('[data-role=worker]'))?.includes('Consuming'), { timeoutMs: 5_000, message: 'worker consuming' });
   await page.waitForSelector('#answers tr[data-status="201"]', { timeout: 5_000 });
   expect(await page.locator('#answers tr[data-status="201"] td').nth(2).textContent()).toBe('5');
   await page.waitForSelector('[data-stub="payment"] [data-role=current]');
@@ -130,7 +138,7 @@ it('turns the payment card OPEN within a second of payment failing, then HALF_OP
     await panel.locator('input[name=errorRate]').fill('100');
     await panel.locator('[data-action=apply]').click();
     await waitFor(async () => (await stubFaults(stubs.urls.PAYMENT_URL)).settings.errorRate === 1, { message: 'payment failing' });
-    expect(await panel.locator('[data-role=current]').getAttribute('data-active')).toBe('true');
+    await waitFor(async () => (await panel.locator('[data-role=current]').getAttribute('data-active')) === 'true', { timeoutMs: 3_000, message: 'fault shown' });
     for (let i = 0; i < 20 && breaker.state !== 'OPEN'; i++) expect([201, 202]).toContain(await checkoutOnce());
     expect(openedAt).toBeGreaterThan(0);
     await page.waitForSelector('[data-circuit="payment"][data-state="OPEN"]', { timeout: 1_000 });
@@ -139,13 +147,27 @@ it('turns the payment card OPEN within a second of payment failing, then HALF_OP
     expect(await card('payment').locator('[data-role=until]').textContent()).toMatch(/Half-open in \d+\.\d s/);
     // a couple more orders while open: rejected at once, queued for the worker (202)
     for (let i = 0; i < 2; i++) expect(await checkoutOnce()).toBe(202);
-    await waitFor(async () => Number(await page.locator('[data-role=waiting]').textContent()) > 0, { timeoutMs: 3_000, message: 'queued payments shown' });
+    // the worker's own payment circuit opens on the queued charges: it pauses (cancels its consumer)
+    await waitFor(async () => (await page.textContent('[data-role=worker]'))?.includes('No consumer'), { timeoutMs: 8_000, message: 'worker paused' }).catch((error: Error) => {
+      const seen = worker.worker.counters;
+      throw new Error(`${error.message}; worker breaker ${worker.clients.payment.breaker.state}, paused ${seen.pausedTimes}×, ${JSON.stringify(seen)}`);
+    });
+    await waitFor(async () => Number(await page.locator('[data-role=waiting]').textContent()) > 0, { timeoutMs: 5_000, message: 'queued payments shown' });
+    // the panel's listing refreshes by itself: it counts the failures the stub injected since
+    await waitFor(async () => /[1-9]\d* injected/.test((await panel.locator('[data-role=current]').textContent()) ?? ''), { timeoutMs: 5_000, message: 'injected failures counted' });
+    // The open period (4 s) may have ended while we waited: a probe that still fails opens it again.
+    if (breaker.state !== 'OPEN') {
+      expect(await checkoutOnce()).toBe(202);
+      expect(breaker.state).toBe('OPEN');
+    }
+    await page.waitForSelector('[data-circuit="payment"][data-state="OPEN"]', { timeout: 1_000 });
     await page.evaluate('window.scrollTo(0, 0)'); // the sticky header at the top of the image
     await page.screenshot({ path: path.join(IMAGES, 'dashboard-broken.png'), fullPage: true });
 
     await panel.locator('[data-action=clear]').click();
     await waitFor(async () => !(await stubFaults(stubs.urls.PAYMENT_URL)).active, { message: 'payment healthy' });
-    await page.waitForSelector('[data-circuit="payment"][data-state="HALF_OPEN"]', { timeout: 8_000 });
+    // after the open period: 4 s, or up to 16 s when a failed probe made it grow
+    await page.waitForSelector('[data-circuit="payment"][data-state="HALF_OPEN"]', { timeout: 20_000 });
     expect(await card('payment').locator('[data-role=state]').textContent()).toContain('HALF-OPEN');
     for (let i = 0; i < 10 && breaker.state !== 'CLOSED'; i++) expect(await checkoutOnce()).toBe(201);
     expect(breaker.state).toBe('CLOSED');
@@ -169,6 +191,12 @@ it('sets and clears a fault from the panel (seen at the stub)', async () => {
   await panel.locator('[data-action=clear]').click();
   await waitFor(async () => (await panel.locator('[data-role=result]').textContent()) === 'Cleared.', { message: 'cleared' });
   expect((await stubFaults(stubs.urls.SHIPPING_URL)).active).toBe(false);
+});
+
+it('replays parked messages from the button with the token', async () => {
+  await page.click('#replay');
+  await waitFor(async () => (await page.textContent('#replay-status'))?.startsWith('Replayed'), { message: 'replayed' });
+  expect(await page.textContent('#replay-status')).toMatch(/^Replayed \d+, failed 0, 0 left parked\.$/);
 });
 
 it('changes nothing with a wrong token', async () => {
@@ -202,7 +230,16 @@ it('says it is disconnected while checkout is down and reconnects by itself when
   // checkout comes back on the same port (a restart)
   const again = await createCheckout(config);
   const running: RunningService = await start(again.service, { port, shutdownTimeoutMs: 1_000 });
-  app = { ...app, checkout: again, running, url: running.url, stop: async () => { await running.shutdown(); } };
+  app = {
+    ...app,
+    checkout: again,
+    running,
+    url: running.url,
+    stop: async () => {
+      await running.shutdown();
+      await deleteTopologyOf(config);
+    },
+  };
   await page.waitForSelector('body[data-connection="live"]', { timeout: 8_000 });
   await card('payment').waitFor();
   expect(pageErrors).toEqual([]);

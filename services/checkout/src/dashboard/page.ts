@@ -114,6 +114,7 @@ svg.spark { display: block; width: 100%; height: 64px; background: #fafbfc; bord
 .sw-ok { background: var(--ok); } .sw-bad { background: var(--bad); } .sw-rej { background: var(--rej); } .sw-lat { background: var(--lat); height: 2px !important; vertical-align: 3px !important; } .sw-chg { background: #000; width: 2px !important; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: .25rem .4rem; border-bottom: 1px solid #edf0f3; }
+th { white-space: nowrap; }
 td.num, th.num { text-align: right; }
 .kv { display: grid; grid-template-columns: auto 1fr; gap: .25rem .8rem; margin: 0 0 .6rem; }
 .kv dt { color: var(--muted); } .kv dd { margin: 0; font-weight: 600; }
@@ -273,10 +274,12 @@ export const DASHBOARD_JS = `(function () {
 
   function sparkline(name, state) {
     var view = history[name];
-    var width = 300, height = 60, seconds = 60;
+    var width = 300, height = 60, seconds = 20;
     var end = Math.floor(Date.now() / 1000) * 1000;
-    // At least the last minute; more (up to the history kept) once there is more to show.
-    if (view && view.buckets.length > 0) seconds = Math.min(view.seconds, Math.max(60, Math.ceil((end - view.buckets[0].t) / 1000) + 1));
+    // From the first second recorded (at least 20 s, at most the history kept, 3 min): a
+    // checkout that started a few seconds ago fills the chart instead of its last sliver.
+    var first = view ? Math.min(view.buckets.length > 0 ? view.buckets[0].t : end, view.transitions.length > 0 ? view.transitions[0].at : end) : end;
+    if (view) seconds = Math.min(view.seconds, Math.max(20, Math.ceil((end - first) / 1000) + 1));
     var start = end - (seconds - 1) * 1000;
     var barW = width / seconds;
     var box = svg('svg', { class: 'spark', viewBox: '0 0 ' + width + ' ' + height, preserveAspectRatio: 'none', role: 'img' });
@@ -313,8 +316,8 @@ export const DASHBOARD_JS = `(function () {
       line.appendChild(tip);
       box.appendChild(line);
     });
-    var peak = svg('text', { x: 3, y: 11, 'font-size': 10, fill: '#59626d' });
-    peak.textContent = 'max ' + maxCalls + '/s · ' + Math.round(maxLat) + ' ms';
+    var peak = svg('text', { x: 3, y: 11, 'font-size': 10, fill: '#3d4650', stroke: '#fafbfc', 'stroke-width': 3, 'paint-order': 'stroke' });
+    peak.textContent = 'last ' + (seconds >= 120 ? Math.round(seconds / 60) + ' min' : seconds + ' s') + ' · max ' + maxCalls + '/s · ' + Math.round(maxLat) + ' ms';
     box.appendChild(peak);
     return box;
   }
@@ -352,6 +355,7 @@ export const DASHBOARD_JS = `(function () {
           stat('Timeouts', String(s.timeouts)),
           stat('In flight', String(s.inFlight)),
         ]),
+        s.state === 'CLOSED' ? null : el('p', { className: 'last', 'data-role': 'window-note', text: 'The rates restart at each state change; the chart shows what led here.' }),
         until ? el('p', { className: 'until', 'data-role': 'until', text: until }) : null,
         sparkline(name, s.state),
         el('div', { className: 'legend', 'aria-hidden': 'true' }, [
@@ -525,7 +529,7 @@ export const DASHBOARD_JS = `(function () {
       });
       // form.reset is shadowed by the field named "reset": call the prototype's.
       clear.addEventListener('click', function () { HTMLFormElement.prototype.reset.call(form); change(name, 'DELETE'); });
-      faultCards[name] = { current: current, result: result, form: form };
+      faultCards[name] = { current: current, result: result, form: form, changes: 0 };
       return el('article', { className: 'card fault', 'data-stub': name }, [el('header', null, [el('h3', { text: name })]), current, form, result]);
     });
     container.replaceChildren.apply(container, cards);
@@ -558,6 +562,7 @@ export const DASHBOARD_JS = `(function () {
   function change(name, method, settings) {
     var card = faultCards[name];
     if (!token) { card.result.className = 'result error'; card.result.textContent = 'Enter the admin token first. Nothing changed.'; return; }
+    card.changes++; // a listing asked for before this change must not overwrite its answer
     card.result.className = 'result';
     card.result.textContent = method === 'PUT' ? 'Applying…' : 'Clearing…';
     var init = { method: method, headers: authHeaders(method === 'PUT' ? { 'Content-Type': 'application/json' } : {}) };
@@ -613,12 +618,15 @@ export const DASHBOARD_JS = `(function () {
       stubs.forEach(function (name) { var c = faultCards[name]; if (c) { c.current.className = 'current'; c.current.textContent = 'Enter the admin token to see the current faults.'; } });
       return;
     }
+    var asked = {};
+    stubs.forEach(function (name) { asked[name] = faultCards[name] ? faultCards[name].changes : 0; });
+    var fresh = function (name) { return !faultCards[name] || faultCards[name].changes === asked[name]; };
     fetch('/dashboard/api/faults', { headers: authHeaders(), cache: 'no-store' })
       .then(function (res) { return res.json().catch(function () { return null; }).then(function (body) { return { status: res.status, body: body }; }); })
       .then(function (r) {
         if (r.status === 200) {
           showTokenState('Token accepted (kept in this tab only)');
-          Object.keys(r.body.services).forEach(function (name) { showFaults(name, r.body.services[name]); });
+          Object.keys(r.body.services).forEach(function (name) { if (fresh(name)) showFaults(name, r.body.services[name]); });
         } else {
           showTokenState(r.status === 403 ? 'Token refused: changes will be rejected' : errorText(r.status, r.body));
           stubs.forEach(function (name) { showFaults(name, r); });
