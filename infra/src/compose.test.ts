@@ -167,7 +167,7 @@ describe('RabbitMQ and the profiles', () => {
     }
   });
 
-  test('load: the build stage runs the compiled load tool (tests/load) on the Compose RabbitMQ', () => {
+  test('load: the build stage runs the compiled load tool (tests/load) with --target against the Compose checkout and stubs', () => {
     const load = services.load!;
     expect(load.profiles).toEqual(['load']);
     // The build stage: compiled by its `tsc -b` (the root tsconfig references tests/load), with the dev tools.
@@ -178,16 +178,34 @@ describe('RabbitMQ and the profiles', () => {
     expect(load.entrypoint).toEqual(['node', 'tests/load/dist/main.js']);
     expect(existsSync(repoFile('tests/load/src/main.ts'))).toBe(true);
     // Every flag of the command is one the load tool's argument parser handles.
+    const command = load.command ?? [];
     const args = readFileSync(repoFile('tests/load/src/args.ts'), 'utf8');
-    for (const flag of (load.command ?? []).filter((word) => word.startsWith('--'))) expect({ flag, handled: args.includes(`case '${flag}'`) }).toEqual({ flag, handled: true });
+    for (const flag of command.filter((word) => word.startsWith('--'))) expect({ flag, handled: args.includes(`case '${flag}'`) }).toEqual({ flag, handled: true });
+    // One scenario against the running system, never --all (which starts systems of its own).
+    expect(command).toContain('--target');
+    expect(command).not.toContain('--all');
+    expect(command[command.indexOf('--scenario') + 1]).toMatch(/^[a-z-]+$/);
     // Its results reach the host: the output folder is under the mounted bench-results.
-    const out = load.command![load.command!.indexOf('--out') + 1]!;
+    const out = command[command.indexOf('--out') + 1]!;
     expect(load.volumes).toEqual(['./bench-results:/app/bench-results']);
     expect(out.startsWith('bench-results/')).toBe(true);
-    // It starts its own services on the broker of this file, once that is healthy.
-    expect(new URL(load.environment!.AMQP_URL!).host).toBe('rabbitmq:5672');
-    expectAccepted(load.environment!.AMQP_URL!);
-    expect(load.depends_on).toEqual({ rabbitmq: { condition: 'service_healthy' } });
+    // The target's URLs: checkout and every stub of this file, on the port its topology (and PORT) says.
+    const env = composeEnv('load');
+    const urlVariables = ['CHECKOUT_URL', ...TOPOLOGY.filter((spec) => spec.faults).map((spec) => urlVariable(spec.name as 'payment'))];
+    expect(urlVariables.sort()).toEqual(['CHECKOUT_URL', 'INVENTORY_URL', 'NOTIFICATION_URL', 'PAYMENT_URL', 'SHIPPING_URL']);
+    for (const variable of urlVariables) {
+      const name = variable.replace(/_URL$/, '').toLowerCase();
+      const spec = TOPOLOGY.find((candidate) => candidate.name === name)!;
+      expect({ variable, url: env[variable] }).toEqual({ variable, url: `http://${name}:${spec.port}` });
+      expect(composeEnv(name).PORT).toBe(String(spec.port));
+    }
+    // The stubs' admin token, from .env like theirs, required; no broker (it does not start services).
+    expect(services.load!.environment!.ADMIN_TOKEN).toBe(services.payment!.environment!.ADMIN_TOKEN);
+    expect(String(services.load!.environment!.ADMIN_TOKEN)).toMatch(/^\$\{ADMIN_TOKEN:\?.+\}$/);
+    expect(env.ADMIN_TOKEN).toBe(ADMIN_TOKEN);
+    expect(Object.keys(env).sort()).toEqual([...urlVariables, 'ADMIN_TOKEN'].sort());
+    // It starts once checkout answers and the worker consumes the retry queue.
+    expect(load.depends_on).toEqual({ checkout: { condition: 'service_healthy' }, worker: { condition: 'service_healthy' } });
   });
 
   test('.env.example sets every variable docker-compose.yml requires', () => {

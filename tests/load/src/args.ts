@@ -1,4 +1,8 @@
+import { UsageError } from './errors';
 import { isScenarioName, SCENARIO_NAMES, type ScenarioName } from './scenarios';
+import { hasTargetUrls, TARGET_URL_VARIABLES, TARGET_VARIABLES, type TargetUrls, targetUrlsFromEnv } from './target';
+
+export { UsageError } from './errors';
 
 /**
  * `npm run load -- …` arguments. Pure: tested without processes.
@@ -10,7 +14,9 @@ import { isScenarioName, SCENARIO_NAMES, type ScenarioName } from './scenarios';
  *   --duration <s>        length of a run (default 20)
  *   --rate <r>            arrivals per second of the open model (default DEFAULT_RATE)
  *   --connections <n>     connections of the closed loop (default 8)
- *   --target              use the system already running under `npm start` (its state file)
+ *   --target              use a running system: the URLs of CHECKOUT_URL, PAYMENT_URL, INVENTORY_URL,
+ *                         SHIPPING_URL, NOTIFICATION_URL and ADMIN_TOKEN when the environment gives
+ *                         them (all together), else the one `npm start` runs (its state file)
  *   --out <dir>           where JSON and SVG go (default docs/load)
  */
 
@@ -18,6 +24,8 @@ import { isScenarioName, SCENARIO_NAMES, type ScenarioName } from './scenarios';
 export const DEFAULT_RATE = 30;
 export const DEFAULT_DURATION_S = 20;
 export const DEFAULT_CONNECTIONS = 8;
+/** How long, at most, a run waits after the load for the retry queue to empty. */
+export const DEFAULT_SETTLE_S = 20;
 
 export interface LoadOptions {
   readonly mode: 'help' | 'one' | 'all';
@@ -27,12 +35,12 @@ export interface LoadOptions {
   readonly durationS: number;
   readonly rate: number;
   readonly connections: number;
+  /** At most this long after the load, waiting for the retry queue to empty (--settle). */
+  readonly settleS: number;
   readonly target: boolean;
+  /** `--target` with its URLs from the environment (target.ts); null: the launcher's state file, or no target. */
+  readonly targetUrls: TargetUrls | null;
   readonly outDir: string;
-}
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
 }
 
 export const USAGE = `Usage: npm run load -- --scenario <name> [--breakers off] [--capacity] [--duration s] [--rate r]
@@ -44,7 +52,14 @@ export const USAGE = `Usage: npm run load -- --scenario <name> [--breakers off] 
   --duration <s>      seconds per run (default ${DEFAULT_DURATION_S}; faults are placed relative to it)
   --rate <r>          arrivals per second of the open model (default ${DEFAULT_RATE})
   --connections <n>   connections of the closed loop
-  --target            drive the system \`npm start\` runs (its state file) instead of starting one
+  --settle <s>        after the load, wait at most this long for the retry queue to empty
+                      (default ${DEFAULT_SETTLE_S}; a target with checkout's default open periods
+                      and retry tiers (5 s, 30 s, 2 min) needs about 300)
+  --target            drive a running system instead of starting one: the URLs of
+                      ${TARGET_VARIABLES.join(', ')}
+                      when the environment gives them (all together; no process control:
+                      payment-down resets payment's connections instead of killing it),
+                      else the system \`npm start\` runs (its state file)
   --out <dir>         JSON and SVG output (default docs/load)
   --all               every scenario with breakers on and off, capacities, docs/load-report.md
 `;
@@ -58,7 +73,8 @@ function positive(flag: string, value: string | undefined, integer: boolean): nu
   return number;
 }
 
-export function parseArgs(argv: readonly string[]): LoadOptions {
+/** `env`: where `--target` finds URLs (target.ts); the tests give their own, main gives process.env. */
+export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): LoadOptions {
   let mode: LoadOptions['mode'] | undefined;
   let scenario: ScenarioName | undefined;
   let breakers: 'on' | 'off' = 'on';
@@ -66,6 +82,7 @@ export function parseArgs(argv: readonly string[]): LoadOptions {
   let durationS = DEFAULT_DURATION_S;
   let rate = DEFAULT_RATE;
   let connections = DEFAULT_CONNECTIONS;
+  let settleS = DEFAULT_SETTLE_S;
   let target = false;
   let outDir = 'docs/load';
   for (let i = 0; i < argv.length; i += 1) {
@@ -75,7 +92,7 @@ export function parseArgs(argv: readonly string[]): LoadOptions {
     switch (flag) {
       case '--help':
       case '-h':
-        return { mode: 'help', scenario: 'healthy', breakers, capacity, durationS, rate, connections, target, outDir };
+        return { mode: 'help', scenario: 'healthy', breakers, capacity, durationS, rate, connections, settleS, target, targetUrls: null, outDir };
       case '--all':
         mode = 'all';
         break;
@@ -103,6 +120,9 @@ export function parseArgs(argv: readonly string[]): LoadOptions {
       case '--connections':
         connections = positive('--connections', value(), true);
         break;
+      case '--settle':
+        settleS = positive('--settle', value(), false);
+        break;
       case '--target':
         target = true;
         break;
@@ -120,5 +140,11 @@ export function parseArgs(argv: readonly string[]): LoadOptions {
   if (mode === 'all' && target) throw new UsageError('--all starts its own system (breakers on, then off): --target is for one scenario');
   if (mode === undefined && scenario === undefined) throw new UsageError('give --scenario <name> or --all');
   if (durationS < 10 && scenario !== undefined && scenario !== 'healthy') throw new UsageError('--duration must be at least 10 s for a scenario with faults');
-  return { mode: mode ?? 'one', scenario: scenario ?? 'healthy', breakers, capacity, durationS, rate, connections, target, outDir };
+  // The URLs name a running system: starting another one beside it (whose services would
+  // inherit them) is never what was meant.
+  if (!target && hasTargetUrls(env)) {
+    throw new UsageError(`${TARGET_URL_VARIABLES.filter((name) => (env[name] ?? '').trim() !== '').join(', ')} set: add --target to drive that system, or unset them to start one of its own`);
+  }
+  const targetUrls = target ? (targetUrlsFromEnv(env) ?? null) : null;
+  return { mode: mode ?? 'one', scenario: scenario ?? 'healthy', breakers, capacity, durationS, rate, connections, settleS, target, targetUrls, outDir };
 }

@@ -7,7 +7,7 @@ import { runOne } from './one';
 async function main(): Promise<void> {
   let options: LoadOptions;
   try {
-    options = parseArgs(process.argv.slice(2));
+    options = parseArgs(process.argv.slice(2), process.env);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`${error.message}\n\n${USAGE}`);

@@ -4,7 +4,7 @@ import type { LoadOptions } from './args';
 import { renderTimeline } from './charts';
 import { formatRun } from './report';
 import { type RunResult, runOnce } from './run';
-import { startSystem, type SystemUnderLoad, targetSystem } from './system';
+import { startSystem, type SystemUnderLoad, targetSystem, urlSystem } from './system';
 
 /** One run on a system of its own (or the running one), saved as JSON + SVG and printed. */
 
@@ -43,13 +43,16 @@ export async function runOne(options: LoadOptions, breakers: 'on' | 'off', overr
   const outDir = path.resolve(REPO_ROOT, options.outDir);
   mkdirSync(outDir, { recursive: true });
   say(`\n${scenario}${capacity ? ' (capacity)' : ''}, breakers ${options.target ? '(as running)' : breakers}: starting`);
-  const system: SystemUnderLoad = options.target
-    ? targetSystem()
-    : await startSystem({ breakers, logFile: servicesLog(`${scenario}${capacity ? ' (capacity)' : ''}, breakers ${breakers}`), prefix: `load.${process.pid}.${Date.now()}.` });
+  const urls = options.targetUrls;
+  if (urls !== null) say(`  target from the environment: checkout ${urls.checkout}; payment ${urls.payment}, inventory ${urls.inventory}, shipping ${urls.shipping}, notification ${urls.notification}`);
+  let system: SystemUnderLoad;
+  if (urls !== null) system = urlSystem(urls);
+  else if (options.target) system = targetSystem();
+  else system = await startSystem({ breakers, logFile: servicesLog(`${scenario}${capacity ? ' (capacity)' : ''}, breakers ${breakers}`), prefix: `load.${process.pid}.${Date.now()}.` });
   try {
     const result = await runOnce(
       system,
-      { scenario, breakers: system.breakers, capacity, durationMs: durationS * 1000, rate: options.rate, connections: options.connections },
+      { scenario, breakers: system.breakers, capacity, durationMs: durationS * 1000, rate: options.rate, connections: options.connections, settleMs: options.settleS * 1000 },
       say,
     );
     const files = await saveRun(result, outDir);

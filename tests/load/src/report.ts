@@ -77,6 +77,9 @@ export function runRows(result: RunResult): [string, string][] {
     const f = result.duringFault;
     rows.push([`${f.whileOpen ? 'circuit open' : 'during the fault'} (${(f.fromMs / 1000).toFixed(1)}–${(f.toMs / 1000).toFixed(1)} s) p50 / p99 / max`, `${ms(f.p50)} / ${ms(f.p99)} / ${ms(f.max)} ms (${f.count} answers, ${f.goodput.toFixed(1)} 2xx/s)`]);
   }
+  for (const substitution of result.substitutions ?? []) {
+    rows.push(['substituted (no process control)', `${substitution.instead} → ${substitution.applied}: ${substitution.why}`]);
+  }
   if (result.events.length > 0) {
     rows.push(['events', result.events.map((e) => `${(e.atMs / 1000).toFixed(1)} s ${e.label}${e.error ? ` (FAILED: ${e.error})` : ''}`).join('; ')]);
     rows.push([`${result.watch ?? '?'} circuit: fault → OPEN`, result.openAfterFaultMs === null ? 'not seen' : `${result.openAfterFaultMs} ms`]);

@@ -7,6 +7,7 @@ import type { Product } from './orders';
 import { type AppliedEvent, faultWindow, runTimeline, SCENARIOS, type ScenarioName, timeline } from './scenarios';
 import { type LatencySummary, openPeriodAt, perSecond, queueDrain, type RequestRecord, type RunSummary, type SecondBucket, stateIntervals, summarize, timeToState, windowLatency } from './stats';
 import type { SystemUnderLoad } from './system';
+import { formatSubstitutions, type Substitution, withoutProcessControl } from './target';
 
 /** One run: load + timeline + monitoring, then settling, the ledgers and the invariant check. */
 
@@ -17,12 +18,20 @@ export interface RunSpec {
   readonly durationMs: number;
   readonly rate: number;
   readonly connections: number;
+  /** At most this long after the load, waiting for the retry queue to empty (default 20 s). */
+  readonly settleMs?: number;
 }
 
 export interface RunResult {
   readonly spec: RunSpec;
   readonly startedAt: string;
   readonly description: string;
+  /**
+   * Process actions the target could not do and the fault switches applied instead (a URL
+   * target has no launcher: payment-down's kill → `reset`, its start → clear). Empty: the
+   * scenario ran as written. (Absent in results written before it existed.)
+   */
+  readonly substitutions?: readonly Substitution[];
   readonly summary: RunSummary;
   /** Latency of the orders sent while the watched circuit was open (or, when it never opened, from 1 s after the fault to the repair). */
   readonly duringFault: (LatencySummary & { count: number; fromMs: number; toMs: number; whileOpen: boolean; goodput: number }) | null;
@@ -63,12 +72,14 @@ export async function fetchProducts(inventoryUrl: string): Promise<Product[]> {
   return Array.isArray(body) ? body : (body.products ?? []);
 }
 
-const SETTLE_LIMIT_MS = 20_000;
+const DEFAULT_SETTLE_MS = 20_000;
 /** Traffic before the measured run (not recorded): connections, JIT, the stock cache. */
 export const WARMUP_MS = 2_000;
 
 export async function runOnce(system: SystemUnderLoad, spec: RunSpec, log: (line: string) => void = () => undefined): Promise<RunResult> {
-  const scenario = SCENARIOS[spec.scenario];
+  const adapted = system.processControl ? { scenario: SCENARIOS[spec.scenario], substitutions: [] } : withoutProcessControl(SCENARIOS[spec.scenario]);
+  const scenario = adapted.scenario;
+  for (const line of formatSubstitutions(adapted.substitutions)) log(`  SUBSTITUTED: ${line}`);
   const products = await fetchProducts(system.stubUrl('inventory'));
   const events = timeline(scenario, spec.durationMs);
   await runOpen({ url: `${system.checkoutUrl}/checkout`, products, durationMs: WARMUP_MS, startedAt: performance.now(), rate: Math.min(spec.rate, 50) });
@@ -95,9 +106,9 @@ export async function runOnce(system: SystemUnderLoad, spec: RunSpec, log: (line
   const generatorCpu = (cpu.user + cpu.system) / 1000 / loadEndedMs;
 
   // Settle: the retry queue empty three samples in a row (1.5 s), then a moment for the
-  // messages the worker holds unacked; at most SETTLE_LIMIT_MS. (No traffic means no probe:
+  // messages the worker holds unacked; at most spec.settleMs. (No traffic means no probe:
   // a circuit still open here stays so, and is reported as not closed within the run.)
-  const settleEnd = performance.now() + SETTLE_LIMIT_MS;
+  const settleEnd = performance.now() + (spec.settleMs ?? DEFAULT_SETTLE_MS);
   let emptyInARow = 0;
   while (performance.now() < settleEnd) {
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -176,6 +187,7 @@ export async function runOnce(system: SystemUnderLoad, spec: RunSpec, log: (line
     spec,
     startedAt: startedAtIso,
     description: scenario.description,
+    substitutions: adapted.substitutions,
     summary,
     duringFault,
     beforeFault,

@@ -7,7 +7,8 @@
  * queue drain. Faults are the stubs' switches (`PUT /admin/faults`), except payment-down,
  * which kills the payment process (SIGKILL through the launcher's supervisor) and starts it
  * again — its ledger is in memory, so the invariant check knows charges made before the kill
- * are gone with it.
+ * are gone with it. A target without process control (URLs from the environment, e.g. the
+ * Compose `load` service) runs payment-down with the `reset` switch instead (target.ts).
  */
 
 export type StubName = 'payment' | 'inventory' | 'shipping' | 'notification';
@@ -18,6 +19,8 @@ export interface FaultSettingsBody {
   errorStatus?: 500 | 503 | 429;
   latencyMs?: number;
   hang?: boolean;
+  /** Destroy every connection (ECONNRESET): what a URL target does instead of a kill. */
+  reset?: boolean;
   down?: boolean;
   flap?: { periodMs: number; dutyCycle: number };
   routes?: string[];
@@ -148,6 +151,7 @@ export function describeAction(action: Action): string {
       const parts: string[] = [];
       if (s.down === true) parts.push('down');
       if (s.hang === true) parts.push('hang');
+      if (s.reset === true) parts.push('reset');
       if (s.latencyMs !== undefined) parts.push(`latency ${s.latencyMs} ms`);
       if (s.errorRate !== undefined) parts.push(`errors ${s.errorRate * 100} %`);
       if (s.flap !== undefined) parts.push(`flap ${s.flap.periodMs} ms × ${s.flap.dutyCycle}`);

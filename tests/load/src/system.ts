@@ -11,11 +11,14 @@ import { type ChildLike, Supervisor } from '@checkout/infra/dist/launcher/superv
 import { portVariable, serviceSpec, type ServiceName, TOPOLOGY } from '@checkout/infra/dist/topology';
 import { connect } from '@checkout/messaging';
 import type { Action, StubName } from './scenarios';
+import type { TargetUrls } from './target';
 
 /**
  * The system under load: started here with the launcher's own modules (topology, settings,
  * environments, supervisor, broker check) on free ports, under an AMQP prefix of its own —
- * or the one `npm start` runs (`--target`, through its state file and control server).
+ * or the one `npm start` runs (`--target`, through its state file and control server), or one
+ * given by URLs (`--target` with CHECKOUT_URL … from the environment: the Compose checkout),
+ * which has no process control.
  */
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -47,6 +50,8 @@ export const LOAD_ENV: Readonly<Record<string, string>> = {
 export interface SystemUnderLoad {
   readonly checkoutUrl: string;
   readonly breakers: 'on' | 'off' | 'unknown';
+  /** Whether `kill`/`start` actions can be applied; without, the run substitutes fault switches (target.ts). */
+  readonly processControl: boolean;
   stubUrl(name: StubName): string;
   apply(action: Action): Promise<void>;
   stop(): Promise<void>;
@@ -144,6 +149,7 @@ export async function startSystem(options: { breakers: 'on' | 'off'; logFile: st
   return {
     checkoutUrl: url('checkout'),
     breakers: options.breakers,
+    processControl: true,
     stubUrl: url,
     apply: makeApply({
       token: settings.adminToken,
@@ -175,12 +181,37 @@ export function targetSystem(): SystemUnderLoad {
   return {
     checkoutUrl: url('checkout'),
     breakers: 'unknown',
+    processControl: true,
     stubUrl: url,
     apply: makeApply({
       token,
       url,
       processes: async (kind, name) => {
         await controlLauncher(state.controlUrl, token, kind, name);
+      },
+    }),
+    stop: async () => undefined,
+  };
+}
+
+/**
+ * A running system given by its URLs (`--target` with CHECKOUT_URL, PAYMENT_URL, … and
+ * ADMIN_TOKEN from the environment: the Compose `load` service). Fault switches only: there is
+ * no launcher to kill or start a process, so a kill or start reaching `apply` is an error (the
+ * run replaces them by the `reset` switch and its clearing beforehand, and says so).
+ */
+export function urlSystem(urls: TargetUrls): SystemUnderLoad {
+  const url = (name: StubName): string => urls[name];
+  return {
+    checkoutUrl: urls.checkout,
+    breakers: 'unknown',
+    processControl: false,
+    stubUrl: url,
+    apply: makeApply({
+      token: urls.adminToken,
+      url,
+      processes: async (kind, name) => {
+        throw new Error(`cannot ${kind} ${name}: a target given by URLs has no process control (use the reset fault switch)`);
       },
     }),
     stop: async () => undefined,
