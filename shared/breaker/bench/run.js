@@ -130,6 +130,50 @@ async function main() {
   }
   const signalNs = Object.fromEntries(signalCases.map((c) => [c.id, median(signalSamples[c.id])]));
 
+  // Two more references, measured apart in the same way: the least that the mechanisms the
+  // targets ask for can cost, with no bookkeeping at all.
+  //  - floor.watch: the function's own promise returned, plus one reaction on it. Any breaker
+  //    must see the outcome; with a promise that is at least one reaction.
+  //  - floor.deadline: a promise of the caller's own, settled by one reaction on the function's
+  //    promise. Any call that can be rejected at its deadline, whatever the function does,
+  //    needs a promise the function does not hold.
+  const noop = () => {};
+  const promiseThen = Promise.prototype.then;
+  let lastResolve = noop;
+  let lastReject = noop;
+  const capture = (resolve, reject) => {
+    lastResolve = resolve;
+    lastReject = reject;
+  };
+  const floorCases = [
+    cases.find((c) => c.id === 'bare'),
+    {
+      id: 'floor.watch',
+      run: () => {
+        const p = work();
+        promiseThen.call(p, noop, noop);
+        return p;
+      },
+    },
+    {
+      id: 'floor.deadline',
+      run: () => {
+        const p = new Promise(capture);
+        promiseThen.call(work(), lastResolve, lastReject);
+        return p;
+      },
+    },
+    ...cases.filter((c) => c.id === 'ours.count' || c.id === 'ours.timeout' || c.id === 'cockatiel.sampling'),
+  ];
+  const floorSamples = Object.fromEntries(floorCases.map((c) => [c.id, []]));
+  for (let r = 0; r < 5; r++) {
+    for (let i = 0; i < floorCases.length; i++) {
+      const c = floorCases[(i + r) % floorCases.length];
+      floorSamples[c.id].push(await measure(c.run, Math.ceil(CALLS / 2)));
+    }
+  }
+  const floorNs = Object.fromEntries(floorCases.map((c) => [c.id, median(floorSamples[c.id])]));
+
   const heap = {
     'ours.count100': heapPerBreaker((i) => new ours.CircuitBreaker({ name: `b${i}`, window: { type: 'count', size: 100 } })),
     'ours.time': heapPerBreaker((i) => new ours.CircuitBreaker({ name: `b${i}`, window: { type: 'time', ms: 10_000 } })),
@@ -150,6 +194,11 @@ async function main() {
     // The best ratio a breaker that makes one AbortSignal per call could reach against cockatiel (apart phase).
     'cockatiel.timeout.signal / bare.signal': signalNs['cockatiel.timeout.signal'] / signalNs['bare.signal'],
     'cockatiel.timeout.signal / ours.timeout.signal (apart phase)': signalNs['cockatiel.timeout.signal'] / signalNs['ours.timeout.signal'],
+    // The floors (floor phase): what no implementation of the mechanism can go below / above.
+    'floor.deadline / bare': floorNs['floor.deadline'] / floorNs.bare,
+    'ours.timeout / bare (floor phase)': floorNs['ours.timeout'] / floorNs.bare,
+    'cockatiel.sampling / floor.watch': floorNs['cockatiel.sampling'] / floorNs['floor.watch'],
+    'cockatiel.sampling / ours.count (floor phase)': floorNs['cockatiel.sampling'] / floorNs['ours.count'],
   };
   const targets = [
     ['closed call, no timeout ≤ 2× bare await', ratios['ours.count / bare'] <= 2, `${ratios['ours.count / bare'].toFixed(2)}×`],
@@ -182,11 +231,28 @@ async function main() {
     `\nCeiling of the cockatiel ratio for any breaker that makes one AbortSignal per call: ${ratios['cockatiel.timeout.signal / bare.signal'].toFixed(2)}× (ours in that phase: ${ratios['cockatiel.timeout.signal / ours.timeout.signal (apart phase)'].toFixed(2)}×)`,
   );
 
+  console.log(`\nThe least the mechanisms cost, measured apart (5 rounds × ${Math.ceil(CALLS / 2)} calls), median ns per call:\n`);
+  const floorLabels = {
+    bare: 'bare await fn()',
+    'floor.watch': 'fn\'s own promise + one reaction (watch floor)',
+    'floor.deadline': 'own promise + one reaction (deadline floor)',
+    'ours.count': 'ours, count window',
+    'ours.timeout': 'ours, timeoutMs, fn ignores signal',
+    'cockatiel.sampling': 'cockatiel 3, sampling breaker',
+  };
+  for (const c of floorCases) console.log(`| ${pad(floorLabels[c.id], 50)} | ${pad(floorNs[c.id].toFixed(1), 9)} | ${pad((floorNs[c.id] / floorNs.bare).toFixed(2), 7)} |`);
+  console.log(
+    `\nA deadline that rejects the caller costs at least ${ratios['floor.deadline / bare'].toFixed(2)}× a bare await (ours in that phase: ${ratios['ours.timeout / bare (floor phase)'].toFixed(2)}×).`,
+  );
+  console.log(
+    `Against cockatiel's sampling breaker, a breaker that watches the outcome with one reaction can reach at most ${ratios['cockatiel.sampling / floor.watch'].toFixed(2)}× (ours in that phase: ${ratios['cockatiel.sampling / ours.count (floor phase)'].toFixed(2)}×).`,
+  );
+
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(
     OUT,
     JSON.stringify(
-      { node: process.version, rounds: ROUNDS, callsPerRound: CALLS, nsPerCall: ns, samples, signalPhase: { nsPerCall: signalNs, samples: signalSamples }, ratios, heapBytesPerBreaker: heap, targets: targets.map(([target, met, measured]) => ({ target, met, measured })) },
+      { node: process.version, rounds: ROUNDS, callsPerRound: CALLS, nsPerCall: ns, samples, signalPhase: { nsPerCall: signalNs, samples: signalSamples }, floorPhase: { nsPerCall: floorNs, samples: floorSamples }, ratios, heapBytesPerBreaker: heap, targets: targets.map(([target, met, measured]) => ({ target, met, measured })) },
       null,
       2,
     ) + '\n',
