@@ -109,6 +109,8 @@ export const WORK_QUEUE = 'payments.retry.work';
 
 export const DASHBOARD_PATH = '/dashboard';
 export const CIRCUITS_PATH = '/circuits';
+/** Checkout's read-only view of the payment-retry pipeline (queue depths, the work queue's consumers). */
+export const PIPELINE_PATH = '/dashboard/api/overview';
 export const FAULTS_PATH = '/admin/faults';
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 

@@ -142,7 +142,8 @@ describe('the tour', () => {
     const table = io.out.mock.calls.flat().join('');
     // Every process with its health and faults (all cleared by now), then checkout's circuits.
     expect(table).toMatch(/^checkout +running \d+ +http:\/\/127\.0\.0\.1:\d+ +ready +-$/m);
-    expect(table).toMatch(/^worker +running \d+ +- /m);
+    // The worker has no HTTP server: its health is checkout's view of the work queue's consumer.
+    expect(table).toMatch(/^worker +running \d+ +- +consuming \(\d+ waiting\) +-$/m);
     for (const stub of ['payment', 'inventory', 'shipping', 'notification']) expect(table).toMatch(new RegExp(`^${stub} +running \\d+ +http://127\\.0\\.0\\.1:\\d+ +ready +none$`, 'm'));
     expect(table).toMatch(/^CIRCUIT +STATE +FAILURE RATE +REJECTED$/m);
     for (const breaker of ['inventory', 'payment', 'shipping', 'notification']) expect(table).toMatch(new RegExp(`^${breaker} +(CLOSED|OPEN|HALF_OPEN) +\\d+% +\\d+$`, 'm'));

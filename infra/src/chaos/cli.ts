@@ -13,6 +13,7 @@ import {
   putFaults,
   readCircuits,
   readHealth,
+  readWorkerHealth,
   runCompose,
   summarizeFaults,
 } from './client';
@@ -114,7 +115,7 @@ async function status(context: ChaosContext): Promise<string> {
   const rows = await Promise.all(
     TOPOLOGY.map(async (spec) => {
       const url = spec.port === null ? '' : context.url(spec.name);
-      const health = spec.health === null ? '(no HTTP: see its logs)' : await readHealth(url, spec.health.ready);
+      const health = spec.health === null ? await readWorkerHealth(context.url('checkout')) : await readHealth(url, spec.health.ready);
       let faults = '-';
       if (spec.faults) {
         faults = await getFaults(url, context.token).then(summarizeFaults, (error: Error) => `? (${error.message})`);

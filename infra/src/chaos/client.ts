@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { CIRCUITS_PATH, FAULTS_PATH, type ServiceName, TOPOLOGY } from '../topology';
+import { CIRCUITS_PATH, FAULTS_PATH, PIPELINE_PATH, type ServiceName, TOPOLOGY } from '../topology';
 import type { FaultSettings, ProcessAction } from './args';
 
 /** HTTP calls and commands of the chaos CLI. Every call has a deadline: a hung stub must not hang the CLI. */
@@ -102,6 +102,26 @@ export async function readCircuits(checkoutUrl: string): Promise<Record<string, 
   const { status, body } = await call(`${checkoutUrl}${CIRCUITS_PATH}`);
   if (status !== 200) throw new ChaosError(`GET ${CIRCUITS_PATH}: ${status}`);
   return ((body as { circuits?: Record<string, { state?: string }> }).circuits ?? {}) as Record<string, { state?: string }>;
+}
+
+/**
+ * The worker's health as checkout sees it: the worker has no HTTP server, and it holds a
+ * consumer on the work queue while it takes messages (it cancels it while paused: its own
+ * payment circuit open). Asked of checkout, which reads the queue (as the dashboard does).
+ */
+export async function readWorkerHealth(checkoutUrl: string): Promise<string> {
+  let answer: { status: number; body: unknown };
+  try {
+    answer = await call(`${checkoutUrl}${PIPELINE_PATH}`);
+  } catch (error) {
+    return `? (checkout does not answer: ${(error as Error).message})`;
+  }
+  const pipeline = (answer.body as { pipeline?: { available?: boolean; reason?: string; work?: { messages?: number; consumers?: number } } | null } | undefined)?.pipeline;
+  if (answer.status !== 200 || pipeline === undefined || pipeline === null) return `? (checkout answered ${answer.status})`;
+  if (!pipeline.available) return `? (${pipeline.reason ?? 'queues not readable'})`;
+  const consumers = pipeline.work?.consumers ?? 0;
+  const waiting = pipeline.work?.messages ?? 0;
+  return consumers > 0 ? `consuming (${waiting} waiting)` : `no consumer: paused or stopped (${waiting} waiting)`;
 }
 
 /** Fixed-width columns. */
