@@ -297,7 +297,10 @@ export class CheckoutFlow {
   ): Promise<CheckoutAnswer | { chargeId: string }> {
     const { orderId } = message;
     const { logger } = this.deps;
-    logger.warn('payment unavailable: queueing the charge', { orderId, error });
+    // While the circuit is open every order comes here: the opening was logged once (the
+    // breaker's state change); one line per order would only repeat it.
+    if (isCircuitOpenError(error)) logger.debug('payment circuit open: queueing the charge', { orderId });
+    else logger.warn('payment unavailable: queueing the charge', { orderId, error });
     try {
       await this.deps.retryQueue.publish(message);
     } catch (firstError) {

@@ -33,9 +33,13 @@ export class NotificationClient {
     if (res.status >= 300) throw new Error(`notification: POST /notifications answered ${res.status}`);
   }
 
-  /** Fire-and-forget: never awaited by the caller, never throws; failures are logged and counted. */
+  /**
+   * Fire-and-forget: never awaited by the caller, never throws; failures are logged and counted.
+   * The request leaves on the next turn of the event loop, after the caller's answer has been
+   * written: it never holds up the response it belongs to.
+   */
   notify(request: NotificationRequest): void {
-    const sending = this.send(request).catch((error: unknown) => {
+    const sending = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.send(request)).catch((error: unknown) => {
       this.failed++;
       this.breaker.recordFallback(error); // the fallback: logged and counted, never retried
       this.logger?.warn('notification not sent', { orderId: request.orderId, type: request.type, error });
