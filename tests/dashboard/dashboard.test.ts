@@ -178,6 +178,21 @@ it('turns the payment card OPEN within a second of payment failing, then HALF_OP
   }
 });
 
+it('shows a forced-open and a disabled circuit by word and icon, not by colour alone', async () => {
+  const breaker = app.checkout.clients.notification.breaker;
+  try {
+    breaker.forceOpen();
+    await waitFor(async () => (await stateOf('notification')) === 'FORCED_OPEN', { timeoutMs: 3_000, message: 'FORCED_OPEN shown' });
+    expect(await card('notification').locator('[data-role=state]').textContent()).toMatch(/■\s*FORCED OPEN/);
+    breaker.disable();
+    await waitFor(async () => (await stateOf('notification')) === 'DISABLED', { timeoutMs: 3_000, message: 'DISABLED shown' });
+    expect(await card('notification').locator('[data-role=state]').textContent()).toMatch(/○\s*DISABLED/);
+  } finally {
+    breaker.reset();
+  }
+  await waitFor(async () => (await stateOf('notification')) === 'CLOSED', { timeoutMs: 3_000, message: 'CLOSED again' });
+});
+
 it('sets and clears a fault from the panel (seen at the stub)', async () => {
   const panel = page.locator('[data-stub="shipping"]');
   await panel.locator('input[name=errorRate]').fill('30');
