@@ -98,7 +98,7 @@ export async function until(condition: () => boolean, maxTurns = 5_000): Promise
     if (condition()) return;
     await new Promise((resolve) => setImmediate(resolve));
   }
-  throw new Error('condition not met');
+  throw new Error(`condition not met after ${maxTurns} turns of the event loop`);
 }
 
 /** Tracks whether a promise settled, without letting a rejection go unhandled. */

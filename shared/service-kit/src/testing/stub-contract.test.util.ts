@@ -10,6 +10,7 @@
 import type { Service } from '../app';
 import type { BaseConfig } from '../config';
 import { type RunningService, start } from '../server';
+import { turns, until } from '../support.test.util';
 import supertest from 'supertest';
 
 export const ADMIN_TOKEN = 'stub-admin-token-0123';
@@ -73,19 +74,8 @@ export function send(target: Service['app'] | string, probe: Probe): supertest.T
   return probe.body === undefined ? test : test.send(probe.body);
 }
 
-/** Lets the event loop turn (real `setImmediate`, also under fake timers) so that sockets make progress. */
-export async function turns(count = 50): Promise<void> {
-  for (let i = 0; i < count; i++) await new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Turns the event loop until `condition` holds; fails after `maxTurns` turns (no wall clock involved). */
-export async function until(condition: () => boolean, maxTurns = 5_000): Promise<void> {
-  for (let i = 0; i < maxTurns; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error(`condition not met after ${maxTurns} turns of the event loop`);
-}
+// Event-loop helpers (no wall clock): the kit's own, shared with its tests.
+export { turns, until };
 
 /** What the contract may hand to a stub's factory besides the environment. */
 export interface StubBuildOptions {
@@ -222,9 +212,9 @@ export function describeStubContract<C extends BaseConfig>(name: string, options
         const pending = send(app, probe).then((res) => {
           answered = res;
         });
-        await turns();
+        await turns(50);
         jest.advanceTimersByTime(1_999);
-        await turns();
+        await turns(50);
         expect(answered).toBeUndefined();
         jest.advanceTimersByTime(1);
         await pending;
@@ -248,7 +238,7 @@ export function describeStubContract<C extends BaseConfig>(name: string, options
           );
         await until(() => service.faults!.hanging === 1);
         jest.advanceTimersByTime(4_999);
-        await turns();
+        await turns(50);
         expect(failure).toBeUndefined(); // still waiting: the server accepted the request and says nothing
         jest.advanceTimersByTime(1);
         await pending;
@@ -271,7 +261,7 @@ export function describeStubContract<C extends BaseConfig>(name: string, options
         const stopping = running.shutdown('test').then((value) => {
           result = value;
         });
-        await turns();
+        await turns(50);
         expect(service.health.isShuttingDown).toBe(true);
         expect((await service.health.readiness()).status).toBe('shutting_down');
         expect(result).toBeUndefined(); // still draining the in-flight request
