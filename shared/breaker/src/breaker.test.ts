@@ -38,6 +38,24 @@ function deferred<T = string>() {
   return { promise, resolve, reject };
 }
 
+/** Counts the AbortControllers made until `restore()` (the global is replaced by a counting subclass). */
+function countControllers(): { readonly made: number; restore(): void } {
+  const Original = globalThis.AbortController;
+  const counter = {
+    made: 0,
+    restore: () => {
+      globalThis.AbortController = Original;
+    },
+  };
+  globalThis.AbortController = class extends Original {
+    constructor() {
+      super();
+      counter.made++;
+    }
+  };
+  return counter;
+}
+
 async function failTimes(breaker: CircuitBreaker, n: number) {
   for (let i = 0; i < n; i++) await breaker.execute(boom).catch(() => {});
 }
@@ -301,19 +319,12 @@ describe('per-call timeout', () => {
   });
 
   it("listens to the caller's signal without making a controller until the function reads its own", async () => {
-    const Original = globalThis.AbortController;
-    const caller = new Original();
-    let made = 0;
-    globalThis.AbortController = class extends Original {
-      constructor() {
-        super();
-        made++;
-      }
-    };
+    const caller = new AbortController();
+    const controllers = countControllers();
     try {
       const b = new CircuitBreaker({ name: 'p', timeoutMs: 1000 });
       await b.execute(ok, { signal: caller.signal });
-      expect(made).toBe(0);
+      expect(controllers.made).toBe(0);
       expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0); // a finished call stops listening
       let kept: ExecuteContext | undefined;
       const pending = b.execute(
@@ -323,16 +334,16 @@ describe('per-call timeout', () => {
         },
         { signal: caller.signal },
       );
-      expect(made).toBe(0);
+      expect(controllers.made).toBe(0);
       caller.abort(new Error('user left'));
       await expect(pending).rejects.toThrow('user left');
       // Read after the abort, the call's signal is born aborted with the caller's reason.
       expect(kept!.signal.aborted).toBe(true);
       expect((kept!.signal.reason as Error).message).toBe('user left');
-      expect(made).toBe(1);
+      expect(controllers.made).toBe(1);
       expect(b.snapshot()).toMatchObject({ failed: 0, inFlight: 0 });
     } finally {
-      globalThis.AbortController = Original;
+      controllers.restore();
     }
   });
 
@@ -388,22 +399,15 @@ describe('per-call timeout', () => {
   });
 
   it('makes the signal only when the function reads it', async () => {
-    const Original = globalThis.AbortController;
-    let made = 0;
-    globalThis.AbortController = class extends Original {
-      constructor() {
-        super();
-        made++;
-      }
-    };
+    const controllers = countControllers();
     try {
       const b = new CircuitBreaker({ name: 'p', timeoutMs: 1000 });
       await b.execute(ok);
-      expect(made).toBe(0);
+      expect(controllers.made).toBe(0);
       await b.execute(({ signal }) => Promise.resolve(signal.aborted));
-      expect(made).toBe(1);
+      expect(controllers.made).toBe(1);
     } finally {
-      globalThis.AbortController = Original;
+      controllers.restore();
     }
   });
 });
