@@ -27,6 +27,7 @@ import {
   capturesByOrder,
   checkoutConfig,
   checkoutEnv,
+  dropTopology,
   observeTopology,
   order,
   putFaults,
@@ -47,8 +48,7 @@ afterAll(async () => {
   for (const p of processes) p.kill();
   await Promise.all(processes.map((p) => p.exited));
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  await observer?.deleteTopology().catch(() => {});
-  await observer?.close({ timeoutMs: 1_000 });
+  await dropTopology(observer);
   await proxy?.close();
   await stubs?.stop();
 });

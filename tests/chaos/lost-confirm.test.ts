@@ -20,6 +20,7 @@ import {
   AMQP_URL,
   amqpPrefix,
   checkoutConfig,
+  dropTopology,
   observeTopology,
   order,
   putFaults,
@@ -45,8 +46,7 @@ afterAll(async () => {
   proxy?.drop();
   await checkout?.stop();
   await proxy?.close();
-  await observer?.deleteTopology().catch(() => {});
-  await observer?.close({ timeoutMs: 1_000 });
+  await dropTopology(observer);
   await stubs?.stop();
 });
 

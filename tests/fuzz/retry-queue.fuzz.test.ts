@@ -8,7 +8,7 @@ import { connectBroker, retryMessageSchema } from '@checkout/checkout';
 import { type MessagingConnection, type ParkedMessage, peekParked } from '@checkout/messaging';
 import fc from 'fast-check';
 import { nastyValue } from './arbitraries';
-import { ADDRESS, amqpPrefix, checkoutConfig, type RunningWorker, startStubs, startWorker, type Stubs, waitFor } from '../support/world';
+import { ADDRESS, amqpPrefix, checkoutConfig, dropTopology, type RunningWorker, startStubs, startWorker, type Stubs, waitFor } from '../support/world';
 
 jest.setTimeout(60_000);
 
@@ -83,10 +83,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.stop();
-  if (publisher) {
-    await publisher.deleteTopology().catch(() => {});
-    await publisher.close({ timeoutMs: 1_000 });
-  }
+  await dropTopology(publisher);
   await stubs?.stop();
 });
 

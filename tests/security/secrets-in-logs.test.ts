@@ -16,6 +16,7 @@ import {
   ADMIN_TOKEN,
   amqpPrefix,
   checkoutConfig,
+  dropTopology,
   LogCapture,
   order,
   type RunningCheckout,
@@ -64,10 +65,7 @@ describe('a run of the whole system in this process', () => {
 
   afterAll(async () => {
     await worker?.stop();
-    if (publisher) {
-      await publisher.deleteTopology().catch(() => {});
-      await publisher.close({ timeoutMs: 1_000 });
-    }
+    await dropTopology(publisher);
     await checkout?.stop();
     await stubs?.stop();
   });

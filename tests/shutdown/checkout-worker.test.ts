@@ -35,6 +35,7 @@ import {
   capturesByOrder,
   checkoutConfig,
   checkoutEnv,
+  dropTopology,
   observeTopology,
   order,
   putFaults,
@@ -91,8 +92,7 @@ afterEach(async () => {
   processes = [];
   for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   dataDirs = [];
-  await observer?.deleteTopology().catch(() => {});
-  await observer?.close({ timeoutMs: 1_000 });
+  await dropTopology(observer);
   observer = undefined;
   if (stubs) await Promise.all(Object.values(stubs.urls).map((url) => putFaults(url, {})));
 });

@@ -138,6 +138,16 @@ export async function observeTopology(config: CheckoutConfig, name = `root-suite
   return connection;
 }
 
+/**
+ * Deletes a run's queues and exchanges through a connection of the test's own (observeTopology,
+ * or a publisher), then closes it: the last step of a suite, after everything using them stopped.
+ */
+export async function dropTopology(connection: MessagingConnection | undefined): Promise<void> {
+  if (connection === undefined) return;
+  await connection.deleteTopology().catch(() => {});
+  await connection.close({ timeoutMs: 1_000 });
+}
+
 /** The charges payment's ledger holds for an order, read over HTTP (`GET /charges?orderId=`). */
 export async function chargesOf(paymentUrl: string, orderId: string): Promise<{ chargeId: string; status: string }[]> {
   const response = await fetch(`${paymentUrl}/charges?orderId=${encodeURIComponent(orderId)}`);
