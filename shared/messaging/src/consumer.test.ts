@@ -103,6 +103,49 @@ describe('retrying consumer (real broker)', () => {
     expect(ledger.account(parked.map((p) => p.messageId))).toMatchObject({ published: 4, handled: 0, parked: 4, missing: [] });
   });
 
+  it.each<QueueTypePreference>(['quorum', 'classic'])(
+    'a paused consumer holds no delivery, so the %s queue reports no consumer; resumed, it handles every message on its first attempt',
+    async (queueType) => {
+      h = new Harness(`pause-empty-${queueType}`, ['40ms']);
+      const mq = await h.connect({ queueType });
+      const ledger = new Ledger();
+      const refusal = new Error('circuit open');
+      let open = false;
+      for (let i = 0; i < 40; i++) {
+        await mq.publish({ orderId: `e-${i}`, amount: i }, { messageId: `e-${i}` });
+        ledger.published.add(`e-${i}`);
+      }
+      // A refused delivery pauses the consumer (as the worker does when its breaker opens) while
+      // the rest of the prefetch is in flight or still on the wire.
+      let pause: (() => Promise<void>) | undefined; // deliveries may come before consume() returns
+      const consumer = await mq.consume<Order>(
+        (_order, ctx) => {
+          if (!open) {
+            void pause?.();
+            throw refusal;
+          }
+          ledger.attempt(ctx.messageId, ctx.retryCount);
+          ledger.handle(ctx.messageId);
+        },
+        { validate: validateOrder, prefetch: 20, isDeferral: (error) => error === refusal },
+      );
+      pause = () => consumer.pause();
+      // A quorum queue counts a cancelled consumer while it holds unacked deliveries: none are held.
+      await waitFor(async () => consumer.stats().inFlight === 0 && (await mq.queueDepths()).work.consumers === 0, { message: 'no consumer while paused' });
+      await waitFor(async () => (await h.depths()).work === 40, { message: 'all 40 back in the work queue, waiting' });
+      expect(consumer.stats()).toMatchObject({ paused: true, handled: 0, retried: 0, parked: 0, requeued: 0 });
+      expect(consumer.stats().deferred).toBeGreaterThan(0);
+
+      open = true;
+      await consumer.resume();
+      await waitFor(() => ledger.handled.size === 40, { message: 'all handled after resume' });
+      expect(ledger.account([])).toMatchObject({ published: 40, handled: 40, parked: 0, missing: [] });
+      expect(ledger.handledOnce).toBe(true);
+      expect(new Set([...ledger.attempts.values()].flat())).toEqual(new Set([0])); // no attempt used up
+      expect(await h.depths()).toEqual({ work: 0, parking: 0, delays: 0 });
+    },
+  );
+
   it('defers a delivery its handler did not attempt (isDeferral): first delay tier, attempt not used up', async () => {
     h = new Harness('deferral', ['40ms', '80ms']);
     const mq = await h.connect();

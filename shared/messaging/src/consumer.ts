@@ -61,15 +61,13 @@ export interface ConsumerStats {
   handled: number;
   /** Moved to a delay tier (confirmed) and acked. */
   retried: number;
-  /** Not attempted (`isDeferral`): moved to the first delay tier without using up an attempt. */
+  /** Not attempted (`isDeferral`, or delivered after pause()): moved to the first delay tier without using up an attempt. */
   deferred: number;
   /** Moved to the parking queue (confirmed) and acked; includes `malformed`. */
   parked: number;
   malformed: number;
   /** Handed back to the queue (delivered while closing, or a failed move). */
   requeued: number;
-  /** Delivered after pause() took effect; kept, unhandled and unacked, until resume(). */
-  held: number;
   /** A retry or park publish that failed (the message was requeued, not lost). */
   moveFailures: number;
   /** Outcomes not acted upon because the delivering channel was gone: the broker redelivers those. */
@@ -136,7 +134,6 @@ export class RetryingConsumer<T> implements ManagedConsumer {
   readonly #closeAbort = new AbortController();
   #idleWaiters: Array<() => void> = [];
   #attachment: Attachment | null = null;
-  #held: Array<{ att: Attachment; msg: ConsumeMessage }> = [];
   #session: Session | null = null;
   #paused: boolean;
   #closing: Promise<void> | undefined;
@@ -167,13 +164,16 @@ export class RetryingConsumer<T> implements ManagedConsumer {
   }
 
   stats(): ConsumerStats {
-    return { ...this.#stats, held: this.#held.length, inFlight: this.#inFlight.size, paused: this.#paused, consuming: this.#attachment?.tag != null };
+    return { ...this.#stats, inFlight: this.#inFlight.size, paused: this.#paused, consuming: this.#attachment?.tag != null };
   }
 
   /**
    * Stop taking deliveries (in-flight handlers finish). The few deliveries already on their way
-   * are held, unhandled, until resume(), rather than requeued: a requeue counts as a delivery on
-   * quorum queues, and a flapping breaker must not push messages towards the delivery limit.
+   * when the consumer is cancelled are deferred unhandled, as a handler's deferral is: to the
+   * first delay tier, their retry count unchanged, then acked. Not requeued: a requeue counts as
+   * a delivery on quorum queues, and a flapping breaker must not push messages towards the
+   * delivery limit. Not held either: a quorum queue goes on counting a cancelled consumer as
+   * long as it holds unacked deliveries, so a paused worker would look like it was consuming.
    */
   async pause(): Promise<void> {
     if (this.#paused) return;
@@ -186,9 +186,6 @@ export class RetryingConsumer<T> implements ManagedConsumer {
   async resume(): Promise<void> {
     if (!this.#paused || this.#closing) return;
     this.#paused = false;
-    for (const { att: from, msg } of this.#held.splice(0)) {
-      if (from.open) this.#dispatch(from, msg); // else the broker has already taken it back
-    }
     const att = this.#attachment;
     if (att && att.open && !att.tag && !att.starting) {
       await this.#startConsuming(att).catch((error: unknown) => att.session.fail(asError(error)));
@@ -208,7 +205,6 @@ export class RetryingConsumer<T> implements ManagedConsumer {
   async #close(deadline: number): Promise<void> {
     const att = this.#attachment;
     if (att?.tag) await settleBy(this.#cancel(att), deadline);
-    for (const { att: from, msg } of this.#held.splice(0)) this.#nack(from, msg);
     const idle = await this.#waitIdle(deadline);
     if (!idle) this.#closeAbort.abort(new Error('consumer close deadline passed'));
     if (att && att.open) {
@@ -236,7 +232,6 @@ export class RetryingConsumer<T> implements ManagedConsumer {
       att.tag = null;
       att.gone.abort(new Error('channel closed'));
       if (this.#attachment === att) this.#attachment = null;
-      this.#held = this.#held.filter((h) => h.att !== att); // the broker takes those back itself
       // An unexpected close (queue deleted, precondition failed…) rebuilds the whole connection.
       if (!att.closingOnPurpose) session.channelClosed(new Error(`consumer channel of '${this.#host.names.workQueue}' closed`));
     });
@@ -280,15 +275,12 @@ export class RetryingConsumer<T> implements ManagedConsumer {
       this.#nack(att, msg);
       return;
     }
-    if (this.#paused) {
-      this.#held.push({ att, msg });
-      return;
-    }
-    this.#dispatch(att, msg);
+    this.#dispatch(att, msg, this.#paused);
   }
 
-  #dispatch(att: Attachment, msg: ConsumeMessage): void {
-    const work = this.#process(att, msg).finally(() => {
+  /** `paused`: arrived after pause(); deferred (or parked when malformed) without running the handler. */
+  #dispatch(att: Attachment, msg: ConsumeMessage, paused: boolean): void {
+    const work = this.#process(att, msg, paused).finally(() => {
       this.#inFlight.delete(work);
       if (this.#inFlight.size === 0) {
         const waiters = this.#idleWaiters;
@@ -299,7 +291,7 @@ export class RetryingConsumer<T> implements ManagedConsumer {
     this.#inFlight.add(work);
   }
 
-  async #process(att: Attachment, msg: ConsumeMessage): Promise<void> {
+  async #process(att: Attachment, msg: ConsumeMessage, paused: boolean): Promise<void> {
     try {
       const parsed = await this.#parse(msg);
       if (!parsed.ok) {
@@ -307,7 +299,7 @@ export class RetryingConsumer<T> implements ManagedConsumer {
         return;
       }
       const started = Date.now();
-      const outcome = await this.#runHandler(att, msg, parsed);
+      const outcome: Outcome = paused ? { kind: 'deferred', error: new Error('delivered after the consumer was paused') } : await this.#runHandler(att, msg, parsed);
       const { messageId, retryCount } = parsed;
       if (outcome.kind === 'success') {
         if (this.#ack(att, msg)) {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ConsumeMessage } from 'amqplib';
 import { type ConsumerHost, RetryingConsumer } from './consumer';
+import { HEADERS } from './headers';
 import { resolveTiers } from './options';
 import type { Session } from './session';
 import { topologyNames } from './topology';
@@ -30,59 +31,94 @@ class FakeChannel extends EventEmitter {
   }
 }
 
-function message(tag: number, body: unknown): ConsumeMessage {
+function message(tag: number, body: unknown, headers: Record<string, unknown> = {}): ConsumeMessage {
   return {
     content: Buffer.from(JSON.stringify(body)),
     fields: { deliveryTag: tag, redelivered: false, exchange: 'x', routingKey: 'payment.retry', consumerTag: 'tag-1' },
-    properties: { messageId: `m-${tag}`, headers: {} } as unknown as ConsumeMessage['properties'],
+    properties: { messageId: `m-${tag}`, headers } as unknown as ConsumeMessage['properties'],
   };
 }
 
-function setup(): { consumer: RetryingConsumer<{ n: number }>; channel: FakeChannel; handled: number[]; session: Session } {
+const NAMES = topologyNames('unit.', resolveTiers(['1s']));
+
+interface Published {
+  exchange: string;
+  routingKey: string;
+  messageId: unknown;
+  retryCount: unknown;
+}
+
+function setup(options: { publishFails?: boolean } = {}): {
+  consumer: RetryingConsumer<{ n: number }>;
+  channel: FakeChannel;
+  handled: number[];
+  session: Session;
+  published: Published[];
+} {
   const channel = new FakeChannel();
   const session = { model: { createChannel: async () => channel }, fail: () => {}, channelClosed: () => {} } as unknown as Session;
+  const published: Published[] = [];
   const host: ConsumerHost = {
-    names: topologyNames('unit.', resolveTiers(['1s'])),
-    publishTo: async () => {},
+    names: NAMES,
+    publishTo: async (exchange, routingKey, _content, properties) => {
+      if (options.publishFails) throw new Error('not confirmed');
+      published.push({ exchange, routingKey, messageId: properties.messageId, retryCount: properties.headers?.[HEADERS.retryCount] });
+    },
     removeConsumer: () => {},
   };
   const handled: number[] = [];
   const consumer = new RetryingConsumer<{ n: number }>(host, (body) => {
     handled.push(body.n);
-  });
-  return { consumer, channel, handled, session };
+  }, { requeueDelayMs: 0 });
+  return { consumer, channel, handled, session, published };
 }
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('RetryingConsumer without a broker', () => {
-  it('holds deliveries that arrive after pause() and handles them on resume(), without requeueing', async () => {
-    const { consumer, channel, handled, session } = setup();
+  it('defers deliveries that arrive after pause() to the first delay tier, unhandled, and acks them: nothing held, nothing requeued', async () => {
+    const { consumer, channel, handled, session, published } = setup();
     await consumer.attach(session);
     channel.deliver?.(message(1, { n: 1 }));
     await flush();
     await consumer.pause();
     expect(channel.cancelled).toBe(1);
-    channel.deliver?.(message(2, { n: 2 })); // was already on the wire when we cancelled
+    channel.deliver?.(message(2, { n: 2 }, { [HEADERS.retryCount]: 2 })); // was already on the wire when we cancelled
     await flush();
     expect(handled).toEqual([1]);
-    expect(consumer.stats()).toMatchObject({ held: 1, paused: true, requeued: 0 });
-
-    await consumer.resume();
-    await flush();
-    expect(handled).toEqual([1, 2]);
+    // to the first tier, its retry count unchanged (no attempt used), then acked
+    expect(published).toEqual([{ exchange: NAMES.delayExchange, routingKey: NAMES.delayQueues[0]!.routingKey, messageId: 'm-2', retryCount: 2 }]);
     expect(channel.acked).toEqual([1, 2]);
     expect(channel.nacked).toEqual([]);
-    expect(consumer.stats()).toMatchObject({ held: 0, paused: false, consuming: true, handled: 2 });
+    expect(consumer.stats()).toMatchObject({ paused: true, deferred: 1, requeued: 0, handled: 1, inFlight: 0 });
+
+    await consumer.resume();
+    expect(consumer.stats()).toMatchObject({ paused: false, consuming: true });
+    channel.deliver?.(message(3, { n: 3 }));
+    await flush();
+    expect(handled).toEqual([1, 3]);
   });
 
-  it('hands held deliveries back to the queue when closed while paused', async () => {
-    const { consumer, channel, session } = setup();
+  it('parks a malformed delivery that arrives after pause(), as it would when running', async () => {
+    const { consumer, channel, session, published } = setup();
+    await consumer.attach(session);
+    await consumer.pause();
+    channel.deliver?.(message(4, { n: 4 }, { [HEADERS.retryCount]: 'many' }));
+    await flush();
+    expect(published).toEqual([{ exchange: '', routingKey: NAMES.parkingQueue, messageId: 'm-4', retryCount: 'many' }]);
+    expect(channel.acked).toEqual([4]);
+    expect(consumer.stats()).toMatchObject({ parked: 1, malformed: 1, deferred: 0 });
+  });
+
+  it('requeues a delivery that arrives after pause() when its deferral cannot be published', async () => {
+    const { consumer, channel, session, published } = setup({ publishFails: true });
     await consumer.attach(session);
     await consumer.pause();
     channel.deliver?.(message(7, { n: 7 }));
     await consumer.close({ deadline: Date.now() + 1_000 });
+    expect(published).toEqual([]);
     expect(channel.nacked).toEqual([7]);
     expect(channel.acked).toEqual([]);
+    expect(consumer.stats()).toMatchObject({ moveFailures: 1, requeued: 1 });
   });
 });
