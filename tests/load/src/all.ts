@@ -22,6 +22,48 @@ import { LOAD_ENV } from './system';
 /** The scenarios with an on-vs-off comparison chart: a killed process (refused connections) and a hung one. */
 const COMPARED: readonly ScenarioName[] = ['payment-down', 'payment-hang'];
 
+/**
+ * Healthy capacity with breakers on vs off is a difference of a few per cent at most, and one
+ * pair of runs on this shared machine drifts more than that: it is measured in pairs, which of
+ * the two goes first alternating (on/off, off/on, on/off), and the median of the pairs' ratios
+ * is reported.
+ */
+export const CAPACITY_PAIRS = 3;
+
+/** The order of the healthy capacity runs: pair i runs on first when i is even. */
+export function capacityPairOrder(pairs: number): ('on' | 'off')[] {
+  const order: ('on' | 'off')[] = [];
+  for (let i = 0; i < pairs; i++) order.push(...(i % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)));
+  return order;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export interface PairedCapacity {
+  readonly on: number[];
+  readonly off: number[];
+  /** on/off of each pair, in the order measured. */
+  readonly ratios: number[];
+  readonly medianOn: number;
+  readonly medianOff: number;
+  readonly medianRatio: number;
+}
+
+/** The healthy closed-loop runs paired in the order they ran (the k-th on with the k-th off); null before a whole pair. */
+export function pairedHealthyCapacity(runs: readonly RunResult[]): PairedCapacity | null {
+  const of = (breakers: 'on' | 'off'): number[] => runs.filter((r) => r.spec.scenario === 'healthy' && r.spec.capacity && r.spec.breakers === breakers).map((r) => r.summary.goodput);
+  const on = of('on');
+  const off = of('off');
+  const pairs = Math.min(on.length, off.length);
+  if (pairs === 0) return null;
+  const ratios = on.slice(0, pairs).map((value, i) => (off[i] === 0 ? 0 : value / off[i]!));
+  return { on, off, ratios, medianOn: median(on), medianOff: median(off), medianRatio: median(ratios) };
+}
+
 interface Capacity {
   readonly label: string;
   readonly throughput: number;
@@ -58,16 +100,23 @@ function ratio(a: number | undefined, b: number | undefined): string {
   return a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}×`;
 }
 
+/** One row per closed-loop configuration; a configuration run more than once shows its medians. */
 export function capacities(state: Pick<AllState, 'runs' | 'bare'>): Capacity[] {
   const out: Capacity[] = [];
   if (state.bare !== null) out.push(state.bare);
+  const groups = new Map<string, Capacity[]>();
   for (const run of state.runs.filter((r) => r.spec.capacity)) {
-    if (run.duringFault !== null) {
-      const f = run.duringFault;
-      out.push({ label: `${run.spec.scenario}, breakers ${run.spec.breakers} (${f.whileOpen ? 'circuit open' : 'during the fault'})`, throughput: f.goodput, p99: f.p99 });
-    } else {
-      out.push({ label: `${run.spec.scenario}, breakers ${run.spec.breakers}`, throughput: run.summary.goodput, p99: run.summary.latency.p99 });
-    }
+    const f = run.duringFault;
+    const label = `${run.spec.scenario}, breakers ${run.spec.breakers}${f === null ? '' : ` (${f.whileOpen ? 'circuit open' : 'during the fault'})`}`;
+    const measured = f === null ? { throughput: run.summary.goodput, p99: run.summary.latency.p99 } : { throughput: f.goodput, p99: f.p99 };
+    groups.set(label, [...(groups.get(label) ?? []), { label, ...measured }]);
+  }
+  for (const [label, group] of groups) {
+    out.push(
+      group.length === 1
+        ? group[0]!
+        : { label: `${label}, median of ${group.length} runs`, throughput: median(group.map((c) => c.throughput)), p99: median(group.map((c) => c.p99)) },
+    );
   }
   return out;
 }
@@ -76,8 +125,9 @@ function headline(state: AllState): string[] {
   const lines: string[] = [];
   const downOn = find(state.runs, 'payment-down', 'on', false);
   const downOff = find(state.runs, 'payment-down', 'off', false);
-  const capHealthyOn = find(state.runs, 'healthy', 'on', true)?.summary.goodput;
-  const capHealthyOff = find(state.runs, 'healthy', 'off', true)?.summary.goodput;
+  const paired = pairedHealthyCapacity(state.runs);
+  const capHealthyOn = paired?.medianOn;
+  const capHealthyOff = paired?.medianOff;
   // Payment-down capacity: 2xx/s while the fault lasted (the circuit open), not over the whole run.
   const capDownOn = find(state.runs, 'payment-down', 'on', true)?.duringFault?.goodput;
   const capDownOff = find(state.runs, 'payment-down', 'off', true)?.duringFault?.goodput;
@@ -107,9 +157,9 @@ function headline(state: AllState): string[] {
   if (capHealthyOn !== undefined || capDownOn !== undefined) {
     lines.push(
       `- **capacity** (closed loop, ${state.options.connections} connections, 2xx answers/s): healthy on ${capHealthyOn?.toFixed(0) ?? '–'}, off ${capHealthyOff?.toFixed(0) ?? '–'} ` +
-        `(on/off ${ratio(capHealthyOn, capHealthyOff)}); while payment was down (breakers on: while the circuit was open; off: from 1 s after the kill until the restarted payment answered): ` +
-        `on ${capDownOn?.toFixed(0) ?? '–'} (${ratio(capDownOn, capHealthyOn)} the healthy run, ${ratio(capDownOn, capDownOnBefore)} the same run's ${capDownOnBefore?.toFixed(0) ?? '–'} before the kill), ` +
-        `off ${capDownOff?.toFixed(0) ?? '–'} (${ratio(capDownOff, capHealthyOff)} the healthy run, ${ratio(capDownOff, capDownOffBefore)} the same run's ${capDownOffBefore?.toFixed(0) ?? '–'} before the kill)` +
+        `(medians of ${paired?.ratios.length ?? 0} pairs run alternately; on/off ${paired === null ? '–' : `${paired.medianRatio.toFixed(2)}×, the median of ${paired.ratios.map((r) => r.toFixed(2)).join(', ')}`}); while payment was down (breakers on: while the circuit was open; off: from 1 s after the kill until the restarted payment answered): ` +
+        `on ${capDownOn?.toFixed(0) ?? '–'} (${ratio(capDownOn, capHealthyOn)} the healthy median, ${ratio(capDownOn, capDownOnBefore)} the same run's ${capDownOnBefore?.toFixed(0) ?? '–'} before the kill), ` +
+        `off ${capDownOff?.toFixed(0) ?? '–'} (${ratio(capDownOff, capHealthyOff)} the healthy median, ${ratio(capDownOff, capDownOffBefore)} the same run's ${capDownOffBefore?.toFixed(0) ?? '–'} before the kill)` +
         `${state.bare === null ? '' : `; bare Express handler ${state.bare.throughput.toFixed(0)} (healthy checkout = ${ratio(capHealthyOn, state.bare.throughput)} of it)`}.`,
     );
   }
@@ -159,13 +209,17 @@ export async function runAll(options: LoadOptions): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const state: AllState = { startedAt: new Date().toISOString(), runs: [], bare: null, comparisons: [], options };
   const began = Date.now();
-  const plan: { scenario: ScenarioName; breakers: 'on' | 'off'; capacity: boolean }[] = [
+  const plan: { scenario: ScenarioName; breakers: 'on' | 'off'; capacity: boolean; repeat?: number }[] = [
     { scenario: 'payment-down', breakers: 'on', capacity: false },
     { scenario: 'payment-down', breakers: 'off', capacity: false },
     { scenario: 'payment-hang', breakers: 'on', capacity: false },
     { scenario: 'payment-hang', breakers: 'off', capacity: false },
-    { scenario: 'healthy', breakers: 'on', capacity: true },
-    { scenario: 'healthy', breakers: 'off', capacity: true },
+    ...capacityPairOrder(CAPACITY_PAIRS).map((breakers, i, order) => ({
+      scenario: 'healthy' as const,
+      breakers,
+      capacity: true,
+      repeat: order.slice(0, i + 1).filter((b) => b === breakers).length,
+    })),
     { scenario: 'payment-down', breakers: 'on', capacity: true },
     { scenario: 'payment-down', breakers: 'off', capacity: true },
   ];
@@ -192,7 +246,7 @@ export async function runAll(options: LoadOptions): Promise<void> {
       say(`  ${state.bare.throughput.toFixed(0)} answers/s, p99 ${ms(state.bare.p99)} ms`);
     }
     try {
-      state.runs.push(await runOne(options, step.breakers, { scenario: step.scenario, capacity: step.capacity }));
+      state.runs.push(await runOne(options, step.breakers, { scenario: step.scenario, capacity: step.capacity, ...(step.repeat === undefined ? {} : { repeat: step.repeat }) }));
     } catch (error) {
       say(`  ${step.scenario} breakers ${step.breakers}: FAILED ${error instanceof Error ? error.message : String(error)}`);
     }

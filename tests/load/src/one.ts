@@ -11,7 +11,7 @@ import { startSystem, type SystemUnderLoad, targetSystem, urlSystem } from './sy
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 export function runFileName(result: Pick<RunResult, 'spec'>): string {
-  return `${result.spec.scenario}${result.spec.capacity ? '-capacity' : ''}-breakers-${result.spec.breakers}`;
+  return `${result.spec.scenario}${result.spec.capacity ? '-capacity' : ''}-breakers-${result.spec.breakers}${result.spec.repeat === undefined ? '' : `-${result.spec.repeat}`}`;
 }
 
 export async function saveRun(result: RunResult, outDir: string): Promise<{ json: string; svg: string }> {
@@ -36,13 +36,13 @@ export function say(line: string): void {
 }
 
 /** One run on a system of its own (or the target), saved and printed. */
-export async function runOne(options: LoadOptions, breakers: 'on' | 'off', overrides: Partial<Pick<LoadOptions, 'scenario' | 'capacity' | 'durationS'>> = {}): Promise<RunResult> {
+export async function runOne(options: LoadOptions, breakers: 'on' | 'off', overrides: Partial<Pick<LoadOptions, 'scenario' | 'capacity' | 'durationS'>> & { repeat?: number } = {}): Promise<RunResult> {
   const scenario = overrides.scenario ?? options.scenario;
   const capacity = overrides.capacity ?? options.capacity;
   const durationS = overrides.durationS ?? options.durationS;
   const outDir = path.resolve(REPO_ROOT, options.outDir);
   mkdirSync(outDir, { recursive: true });
-  say(`\n${scenario}${capacity ? ' (capacity)' : ''}, breakers ${options.target ? '(as running)' : breakers}: starting`);
+  say(`\n${scenario}${capacity ? ' (capacity)' : ''}, breakers ${options.target ? '(as running)' : breakers}${overrides.repeat === undefined ? '' : `, run ${overrides.repeat}`}: starting`);
   const urls = options.targetUrls;
   if (urls !== null) say(`  target from the environment: checkout ${urls.checkout}; payment ${urls.payment}, inventory ${urls.inventory}, shipping ${urls.shipping}, notification ${urls.notification}`);
   let system: SystemUnderLoad;
@@ -52,7 +52,7 @@ export async function runOne(options: LoadOptions, breakers: 'on' | 'off', overr
   try {
     const result = await runOnce(
       system,
-      { scenario, breakers: system.breakers, capacity, durationMs: durationS * 1000, rate: options.rate, connections: options.connections, settleMs: options.settleS * 1000 },
+      { scenario, breakers: system.breakers, capacity, durationMs: durationS * 1000, rate: options.rate, connections: options.connections, settleMs: options.settleS * 1000, ...(overrides.repeat === undefined ? {} : { repeat: overrides.repeat }) },
       say,
     );
     const files = await saveRun(result, outDir);

@@ -8,7 +8,7 @@ export function ms(value: number | null | undefined): string {
 }
 
 export function runLabel(result: RunResult): string {
-  return `${result.spec.scenario}${result.spec.capacity ? ' (capacity)' : ''}, breakers ${result.spec.breakers}`;
+  return `${result.spec.scenario}${result.spec.capacity ? ' (capacity)' : ''}, breakers ${result.spec.breakers}${result.spec.repeat === undefined ? '' : `, run ${result.spec.repeat}`}`;
 }
 
 function statuses(result: RunResult): string {
@@ -120,7 +120,7 @@ export function summaryRow(result: RunResult): string[] {
     .filter(([status]) => status.startsWith('2'))
     .reduce((sum, [, count]) => sum + count, 0);
   return [
-    `${result.spec.scenario}${result.spec.capacity ? ' (capacity)' : ''}`,
+    `${result.spec.scenario}${result.spec.capacity ? ' (capacity)' : ''}${result.spec.repeat === undefined ? '' : `, run ${result.spec.repeat}`}`,
     result.spec.breakers,
     String(s.sent),
     String(twoXX),

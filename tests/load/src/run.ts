@@ -20,6 +20,8 @@ export interface RunSpec {
   readonly connections: number;
   /** At most this long after the load, waiting for the retry queue to empty (default 20 s). */
   readonly settleMs?: number;
+  /** The k-th run (from 1) of a configuration measured more than once. */
+  readonly repeat?: number;
 }
 
 export interface RunResult {
