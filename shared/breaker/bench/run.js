@@ -108,27 +108,28 @@ async function main() {
   const cases = makeCases();
   // Warm-up: let the JIT settle every path.
   for (const c of cases) await measure(c.run, Math.min(CALLS, 50_000));
-  const samples = Object.fromEntries(cases.map((c) => [c.id, []]));
-  for (let r = 0; r < ROUNDS; r++) {
-    // Interleaved, in a rotating order, so drift on a shared machine hits every contender alike.
-    const order = cases.map((_, i) => cases[(i + r) % cases.length]);
-    for (const c of order) samples[c.id].push(await measure(c.run, CALLS));
-  }
-  const ns = Object.fromEntries(cases.map((c) => [c.id, median(samples[c.id])]));
+  /**
+   * Every case `rounds` times, interleaved in a rotating order so that drift on a shared machine
+   * hits every contender alike: the samples by case and their medians (ns per call).
+   */
+  const interleaved = async (list, rounds, calls) => {
+    const samples = Object.fromEntries(list.map((c) => [c.id, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < list.length; i++) {
+        const c = list[(i + r) % list.length];
+        samples[c.id].push(await measure(c.run, calls));
+      }
+    }
+    return { samples, ns: Object.fromEntries(list.map((c) => [c.id, median(samples[c.id])])) };
+  };
+  const { samples, ns } = await interleaved(cases, ROUNDS, CALLS);
 
   // Reference, not a contender, measured apart so that it leaves the rounds above as they were:
   // the least any policy that hands the function an AbortSignal of its own per call can cost
   // (one AbortController, its signal read once), side by side with the two that do.
   const floor = { id: 'bare.signal', run: () => workReadingSignal({ signal: new AbortController().signal }) };
   const signalCases = [floor, ...cases.filter((c) => c.id === 'ours.timeout.signal' || c.id === 'cockatiel.timeout.signal')];
-  const signalSamples = Object.fromEntries(signalCases.map((c) => [c.id, []]));
-  for (let r = 0; r < 5; r++) {
-    for (let i = 0; i < signalCases.length; i++) {
-      const c = signalCases[(i + r) % signalCases.length];
-      signalSamples[c.id].push(await measure(c.run, Math.ceil(CALLS / 4)));
-    }
-  }
-  const signalNs = Object.fromEntries(signalCases.map((c) => [c.id, median(signalSamples[c.id])]));
+  const { samples: signalSamples, ns: signalNs } = await interleaved(signalCases, 5, Math.ceil(CALLS / 4));
 
   // Two more references, measured apart in the same way: the least that the mechanisms the
   // targets ask for can cost, with no bookkeeping at all.
@@ -165,14 +166,7 @@ async function main() {
     },
     ...cases.filter((c) => c.id === 'ours.count' || c.id === 'ours.timeout' || c.id === 'cockatiel.sampling'),
   ];
-  const floorSamples = Object.fromEntries(floorCases.map((c) => [c.id, []]));
-  for (let r = 0; r < 5; r++) {
-    for (let i = 0; i < floorCases.length; i++) {
-      const c = floorCases[(i + r) % floorCases.length];
-      floorSamples[c.id].push(await measure(c.run, Math.ceil(CALLS / 2)));
-    }
-  }
-  const floorNs = Object.fromEntries(floorCases.map((c) => [c.id, median(floorSamples[c.id])]));
+  const { samples: floorSamples, ns: floorNs } = await interleaved(floorCases, 5, Math.ceil(CALLS / 2));
 
   const heap = {
     'ours.count100': heapPerBreaker((i) => new ours.CircuitBreaker({ name: `b${i}`, window: { type: 'count', size: 100 } })),
