@@ -10,7 +10,7 @@ import { REPO_ROOT, runFileName, runOne, say } from './one';
 import { markdownRun, markdownTable, ms, recoveryText, runLabel, SUMMARY_HEADER, summaryRow } from './report';
 import { fetchProducts, type RunResult } from './run';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios';
-import { summarize } from './stats';
+import { median, summarize } from './stats';
 import { LOAD_ENV } from './system';
 
 /**
@@ -35,12 +35,6 @@ export function capacityPairOrder(pairs: number): ('on' | 'off')[] {
   const order: ('on' | 'off')[] = [];
   for (let i = 0; i < pairs; i++) order.push(...(i % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)));
   return order;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export interface PairedCapacity {

@@ -1,9 +1,18 @@
 import { arrivalsForTick, TICKS_PER_SECOND } from './driver';
-import { fallbackKind, latencySummary, openPeriodAt, percentile, perSecond, queueDrain, type RequestRecord, stateIntervals, summarize, timeToState, windowLatency } from './stats';
+import { fallbackKind, latencySummary, median, openPeriodAt, percentile, perSecond, queueDrain, type RequestRecord, stateIntervals, summarize, timeToState, windowLatency } from './stats';
 
 function record(sentAtMs: number, latencyMs: number | null, status: number, warnings: string[] = []): RequestRecord {
   return { sentAtMs, latencyMs, status, orderId: status === 0 ? null : `ord-${sentAtMs}`, orderStatus: status === 201 ? 'SHIPPING_SCHEDULED' : status === 202 ? 'PENDING_PAYMENT' : null, warnings, chargeId: null, key: `k-${sentAtMs}` };
 }
+
+describe('median', () => {
+  it('takes the middle value, or the mean of the two middle ones, whatever the order given', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([110, 100, 104, 120])).toBe(107);
+    expect(median([5])).toBe(5);
+    expect(median([])).toBeNaN();
+  });
+});
 
 describe('percentile (nearest rank)', () => {
   const values = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100
