@@ -54,7 +54,7 @@ export interface NodeProcess {
   readonly child: ChildProcess;
   /** Everything written to stdout and stderr, in order. */
   readonly output: string[];
-  /** Resolves with the exit code (or the signal's name) and when it happened. */
+  /** Resolves once the process has exited and all it wrote has been read: the exit code (or the signal's name) and when it exited. */
   readonly exited: Promise<Exit>;
   /** True once the process has exited. */
   readonly hasExited: boolean;
@@ -85,12 +85,14 @@ function spawnNode(name: string, script: string, env: Record<string, string>): N
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
   let hasExited = false;
-  const exited = new Promise<Exit>((resolve) =>
-    child.once('exit', (code, signal) => {
-      hasExited = true;
-      resolve({ code, signal, at: Date.now() });
-    }),
-  );
+  let exitedAt = 0;
+  child.once('exit', () => {
+    hasExited = true;
+    exitedAt = Date.now();
+  });
+  // Resolved on 'close', not 'exit': 'exit' can come before the last lines the process wrote
+  // have been read from its pipes, and a test reading entries() then would miss them.
+  const exited = new Promise<Exit>((resolve) => child.once('close', (code, signal) => resolve({ code, signal, at: exitedAt || Date.now() })));
   const entries = (): LogEntry[] => {
     const parsed: LogEntry[] = [];
     for (const line of output.join('').split('\n')) {
